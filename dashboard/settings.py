@@ -1,0 +1,300 @@
+"""The one settings module. Everything that differs between machines comes from the environment;
+with nothing set, the project runs on the embedded defaults (SQLite under var/, the local Redis,
+DEBUG on). Grouped by concern; `os.environ` is read here and nowhere else in the project.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name)
+    if not value:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), not {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = env_str(name)
+    return [item.strip() for item in value.split(",") if item.strip()] if value else default
+
+
+# --- Core -----------------------------------------------------------------------------------
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+# Only ever used with DEBUG on: production (DEBUG off) refuses to start with it, below.
+DEV_SECRET_KEY = "django-insecure-development-key-never-use-in-production"  # noqa: S105
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or DEV_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off: the development key is public."
+    )
+
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# Runtime state (SQLite database, Celery's server-less transport, beat's schedule) lives here.
+VAR_DIR = Path(env_str("DASHBOARD_VAR_DIR") or BASE_DIR / "var")
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Before everything that could refuse the request, so static files never need a login.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a login unless its view is marked @login_not_required.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "jobs.context_processors.bedrock",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# DATABASE_URL (postgres://user@host:port/name) switches to PostgreSQL; the default is SQLite.
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {
+                # Web, worker and beat write at once: WAL lets readers go on during a write,
+                # IMMEDIATE takes the write lock up front instead of failing mid-transaction.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Authentication -------------------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Security -------------------------------------------------------------------------------
+# Secure cookies need HTTPS; default on in production, off for plain-HTTP local use.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Django's own CSP: no inline script or style runs without the per-request nonce.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# `make run` creates a demo superuser with this password, or generates one and prints it once.
+DASHBOARD_ADMIN_PASSWORD = env_str("DASHBOARD_ADMIN_PASSWORD")
+
+# --- Internationalisation -------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+# Serve straight from static/ too, so no collectstatic is needed in development and tests.
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed names for far-future caching in production; plain names under DEBUG and tests.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Bedrock --------------------------------------------------------------------------------
+AWS_REGION = env_str("AWS_REGION") or "us-east-1"
+# Empty means real AWS (credentials from boto3's usual chain); a URL means that endpoint,
+# e.g. the local Bedrock that `make run` starts.
+BEDROCK_ENDPOINT_URL = env_str("BEDROCK_ENDPOINT_URL") or None
+# botocore's retry modes handle throttling before our own task retries do.
+BEDROCK_RETRY_MODE = env_str("BEDROCK_RETRY_MODE") or "standard"
+BEDROCK_MAX_ATTEMPTS = env_int("BEDROCK_MAX_ATTEMPTS", 5)
+BEDROCK_CONNECT_TIMEOUT = env_int("BEDROCK_CONNECT_TIMEOUT", 5)
+BEDROCK_READ_TIMEOUT = env_int("BEDROCK_READ_TIMEOUT", 30)
+if BEDROCK_RETRY_MODE not in {"legacy", "standard", "adaptive"}:
+    raise ImproperlyConfigured("BEDROCK_RETRY_MODE must be legacy, standard or adaptive")
+
+# --- Celery ---------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The server-less transport `make run` falls back to when no Redis answers.
+    _queue_dir = VAR_DIR / "celery"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir / "queue"),
+        "data_folder_out": str(_queue_dir / "queue"),
+        "processed_folder": str(_queue_dir / "processed"),
+        # Broadcast (pidbox) messages; kombu would otherwise write them to the working directory.
+        "control_folder": str(_queue_dir / "control"),
+        "store_processed": False,
+    }
+else:
+    # Redis re-delivers an unacknowledged task after this long: it must outlast any task,
+    # or a slow task would run twice at once.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+CELERY_TASK_TIME_LIMIT = 30 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+# Acknowledge after the task ran, and give the task back if its worker dies: no lost work.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2)
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+# Outcomes are recorded in our own tables, so Celery keeps no results.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often beat asks a worker to record a heartbeat (tests shorten it).
+HEARTBEAT_SECONDS = env_int("DASHBOARD_HEARTBEAT_SECONDS", 15)
+
+# --- Sync (the mirror; see jobs/sync.py) ---
+# How often beat sweeps each kind (list everything, Get what changed): the mirror's staleness.
+SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 30)
+# Get calls a second for filling missing descriptions, per kind: a first sweep of 100k jobs
+# must not spend the account's GetEvaluationJob quota that the detail pages also need.
+SYNC_DESCRIBE_RATE = env_int("SYNC_DESCRIBE_RATE", 5)
+# How often beat starts the fill, and how long one fill task runs before yielding the worker.
+SYNC_DESCRIBE_INTERVAL_SECONDS = env_int("SYNC_DESCRIBE_INTERVAL_SECONDS", 30)
+SYNC_DESCRIBE_BUDGET_SECONDS = env_int("SYNC_DESCRIBE_BUDGET_SECONDS", 25)
+# A fill stops early after this many Get failures in a row (Bedrock is down or refusing).
+SYNC_DESCRIBE_MAX_FAILURES = env_int("SYNC_DESCRIBE_MAX_FAILURES", 5)
+# Gets a sweep makes itself for new/changed rows; past this (after a long outage) the
+# rate-limited fill takes the rest, so one sweep never holds its lock for hours.
+SYNC_SWEEP_DESCRIBE_MAX = env_int("SYNC_SWEEP_DESCRIBE_MAX", 1000)
+# A lock whose holder crashed frees itself after this; live holders renew it as they go.
+SYNC_LOCK_TTL_SECONDS = env_int("SYNC_LOCK_TTL_SECONDS", 300)
+# Listing attempts per sweep when throttling or 5xx outlast botocore's own retries, and the
+# first backoff between them (doubling, jittered).
+SYNC_LIST_ATTEMPTS = env_int("SYNC_LIST_ATTEMPTS", 3)
+SYNC_RETRY_BASE_SECONDS = env_int("SYNC_RETRY_BASE_SECONDS", 2)
+# SyncRun rows are kept this long (a sweep every 30 s is ~8,600 rows a day per kind).
+SYNC_RUN_RETENTION_DAYS = env_int("SYNC_RUN_RETENTION_DAYS", 7)
+
+CELERY_BEAT_SCHEDULE = {
+    # Lets /healthz tell that beat schedules and a worker runs.
+    "heartbeat": {"task": "jobs.tasks.heartbeat", "schedule": timedelta(seconds=HEARTBEAT_SECONDS)},
+}
+for _kind in ("evaluation_jobs", "import_jobs", "imported_models"):
+    # `expires`: a sweep still queued when the next is due is dropped, so a stopped worker
+    # does not come back to a backlog of identical sweeps.
+    CELERY_BEAT_SCHEDULE[f"{_kind}_sync"] = {
+        "task": f"jobs.tasks.{_kind}_sync",
+        "schedule": timedelta(seconds=SYNC_INTERVAL_SECONDS),
+        "options": {"expires": SYNC_INTERVAL_SECONDS},
+    }
+    CELERY_BEAT_SCHEDULE[f"{_kind}_describe_missing"] = {
+        "task": f"jobs.tasks.{_kind}_describe_missing",
+        "schedule": timedelta(seconds=SYNC_DESCRIBE_INTERVAL_SECONDS),
+        "options": {"expires": SYNC_DESCRIBE_INTERVAL_SECONDS},
+    }
+
+# Connection pool for boto3 sized to the worker's concurrency (plus the web process's threads).
+BEDROCK_MAX_POOL_CONNECTIONS = env_int(
+    "BEDROCK_MAX_POOL_CONNECTIONS", max(10, CELERY_WORKER_CONCURRENCY * 2)
+)
+
+# --- Logging --------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL") or "INFO"},
+    # botocore logs request signing details at DEBUG: keep it quiet whatever the root level.
+    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}

@@ -1,0 +1,500 @@
+"""Validate Bedrock requests against botocore's service model for ``bedrock``.
+
+Every rule (required and unknown members, types, lengths, item counts, numeric ranges,
+patterns, enums, unions) is read from the model botocore ships, so upgrading botocore
+updates the contract. botocore's client-side validation checks only members, types,
+minimums and unions; maximums, patterns and enums are enforced by Bedrock itself. This
+module enforces all of them before a request leaves (forms) or when one arrives (the local
+Bedrock), with messages meant for people.
+
+Conventions:
+- Paths: ``a.b``, ``a[0]``, ``a["key"]`` (map entries); the request root is ``""``.
+- A member whose value is ``None`` counts as not set (JSON ``null`` from forms and HTTP
+  bodies means "absent"; boto3 callers strip ``None`` before sending).
+- One violation per value and rule; a value of the wrong type is not looked into.
+- Map entries are checked at ``name["key"]``: the key's own violations there too, as
+  "key must ...", and a null map value is a violation.
+- Violations come in model member order; unknown members after the known ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import functools
+import json
+import math
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from botocore.loaders import Loader
+from botocore.model import (
+    ListShape,
+    MapShape,
+    NoShapeFoundError,
+    OperationNotFoundError,
+    ServiceModel,
+    Shape,
+    StructureShape,
+)
+
+__all__ = [
+    "Violation",
+    "compile_pattern",
+    "service_model",
+    "shape_for_path",
+    "validate",
+    "validate_shape",
+]
+
+
+class Violation(NamedTuple):
+    path: str
+    message: str
+
+
+# A compiled check appends what is wrong with `value` (found at `path`) to `out`.
+_Check = Callable[[Any, str, list[Violation]], None]
+
+# Smithy's integer and long are 32- and 64-bit; Bedrock rejects anything wider even where
+# the model sets no explicit range.
+_INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
+@functools.cache
+def service_model() -> ServiceModel:
+    # Only botocore's bundled data: ~/.aws/models or AWS_DATA_PATH must not change the contract.
+    loader = Loader(
+        include_default_search_paths=False, extra_search_paths=[Loader.BUILTIN_DATA_PATH]
+    )
+    return ServiceModel(loader.load_service_model("bedrock", "service-2"), service_name="bedrock")
+
+
+def validate(operation_name: str, params: dict) -> list[Violation]:
+    """Violations of `params` (boto3 kwargs) for `operation_name`; KeyError if no such operation."""
+    shape = _operation(operation_name).input_shape
+    if shape is None:
+        return [
+            Violation(key, "is not a known member")
+            for key, item in params.items()
+            if item is not None
+        ]
+    return validate_shape(shape, params)
+
+
+def validate_shape(shape: str | Shape, value: Any, path: str = "") -> list[Violation]:
+    """Violations of `value` against a bedrock shape (or its name), paths prefixed with `path`."""
+    name = shape if isinstance(shape, str) else shape.name
+    out: list[Violation] = []
+    _checker(name)(value, path, out)
+    return out
+
+
+def shape_for_path(operation_name: str, path: str) -> Shape:
+    """Shape at `path` in the operation's input, e.g. ``"evaluationConfig.automated"``.
+
+    Any index (``[3]``) selects a list's member shape, any key (``["k"]``) a map's value
+    shape. KeyError if the operation or the path does not exist.
+    """
+    shape = _operation(operation_name).input_shape
+    if shape is None:
+        raise KeyError(path)
+    for kind, token in _path_tokens(path):
+        if kind == "member" and isinstance(shape, StructureShape) and token in shape.members:
+            shape = shape.members[token]
+        elif kind == "index" and isinstance(shape, ListShape):
+            shape = shape.member
+        elif kind == "key" and isinstance(shape, MapShape):
+            shape = shape.value
+        else:
+            raise KeyError(path)
+    return shape
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """The model's `pattern` as a Python regex (use with ``fullmatch``); cached."""
+    return _compile_pattern(pattern)
+
+
+# --- patterns ----------------------------------------------------------------------------
+
+
+@functools.cache
+def _compile_pattern(pattern: str) -> re.Pattern[str]:
+    # re.ASCII: the service's regexes (Java/ECMAScript) treat \d, \w and \s as ASCII;
+    # Python's default would also accept e.g. Arabic-Indic digits for [0-9]-style \d.
+    return re.compile(_python_pattern(pattern), re.ASCII)
+
+
+_PROPERTY = re.compile(r"\\([pP])\{([A-Za-z]{1,2})\}")
+
+
+def _python_pattern(pattern: str) -> str:
+    r"""Rewrite model regex syntax that Python's `re` lacks; everything else is kept as is.
+
+    The model's patterns are Java/ECMAScript flavoured. The only construct in use that `re`
+    rejects is the Unicode general-category class ``\p{L}`` (and its negation ``\P{L}``),
+    which becomes an explicit character class built from `unicodedata`. Inside ``[...]``
+    only ``\p`` is supported (``re`` cannot nest a negated set); anything else raises
+    ValueError, which the test over every model pattern catches on a botocore upgrade.
+    """
+    if "\\p" not in pattern and "\\P" not in pattern:
+        return pattern
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            match = _PROPERTY.match(pattern, i)
+            if match is None:
+                if pattern.startswith(("\\p", "\\P"), i):
+                    raise ValueError(f"unsupported Unicode property in {pattern!r}")
+                out.append(pattern[i : i + 2])
+                i += 2
+                continue
+            negated, ranges = match.group(1) == "P", _category_class(match.group(2))
+            if in_class and negated:
+                raise ValueError(f"negated Unicode property inside a class in {pattern!r}")
+            out.append(ranges if in_class else f"[{'^' if negated else ''}{ranges}]")
+            i = match.end()
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+            out.append(char)
+            i += 1
+            # A "]" right after "[" or "[^" is a literal, not the end of the class.
+            for prefix in ("^]", "]", "^"):
+                if pattern.startswith(prefix, i):
+                    out.append(prefix)
+                    i += len(prefix)
+                    break
+            continue
+        if char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+@functools.cache
+def _category_class(category: str) -> str:
+    """Ranges (class body, no brackets) of code points in a Unicode general category."""
+    if not _CATEGORY.fullmatch(category):
+        raise ValueError(f"unknown Unicode general category {category!r}")
+    parts: list[str] = []
+    start = None
+    for cp in range(sys.maxunicode + 2):
+        inside = cp <= sys.maxunicode and unicodedata.category(chr(cp)).startswith(category)
+        if inside and start is None:
+            start = cp
+        elif not inside and start is not None:
+            end = cp - 1
+            parts.append(
+                _escape_cp(start) if start == end else f"{_escape_cp(start)}-{_escape_cp(end)}"
+            )
+            start = None
+    return "".join(parts)
+
+
+# Unicode general categories as \p{..} names them; one letter selects the whole group.
+_CATEGORY = re.compile(r"[LMNPSZC]|L[ultmo]|M[nce]|N[dlo]|P[cdseifo]|S[mcko]|Z[slp]|C[cfson]")
+
+
+def _escape_cp(cp: int) -> str:
+    return f"\\U{cp:08x}"
+
+
+# --- compiled checks, one per shape name --------------------------------------------------
+
+
+@functools.cache
+def _checker(shape_name: str) -> _Check:
+    try:
+        shape = service_model().shape_for(shape_name)
+    except NoShapeFoundError:
+        raise KeyError(shape_name) from None
+    if getattr(shape, "is_document_type", False):
+        return _document_check
+    builder = _BUILDERS.get(shape.type_name)
+    if builder is None:
+        raise KeyError(f"{shape_name}: unsupported shape type {shape.type_name!r}")
+    return builder(shape)
+
+
+def _structure_check(shape: Shape) -> _Check:
+    assert isinstance(shape, StructureShape)
+    # Target names, not checks: the check is looked up at call time so recursive shapes
+    # (RetrievalFilter.andAll -> RetrievalFilter) don't recurse while being built.
+    members = {name: member.name for name, member in shape.members.items()}
+    required = frozenset(shape.required_members)
+    union = bool(shape.metadata.get("union"))
+    union_message = "must set exactly one of: " + ", ".join(members)
+
+    def check(value: Any, path: str, out: list[Violation]) -> None:
+        if not isinstance(value, Mapping):
+            out.append(Violation(path, "must be an object"))
+            return
+        if union:
+            chosen = [name for name in members if value.get(name) is not None]
+            if len(chosen) != 1:
+                out.append(Violation(path, union_message))
+            else:
+                name = chosen[0]
+                _checker(members[name])(value[name], _join(path, name), out)
+        else:
+            for name, target in members.items():
+                item = value.get(name)
+                if item is not None:
+                    _checker(target)(item, _join(path, name), out)
+                elif name in required:
+                    out.append(Violation(_join(path, name), "is required"))
+        for key, item in value.items():
+            if key not in members and item is not None:
+                out.append(Violation(_join(path, str(key)), "is not a known member"))
+
+    return check
+
+
+def _list_check(shape: Shape) -> _Check:
+    assert isinstance(shape, ListShape)
+    target = shape.member.name
+    counted = _count_check(shape)
+
+    def check(value: Any, path: str, out: list[Violation]) -> None:
+        if not isinstance(value, (list, tuple)):
+            out.append(Violation(path, "must be a list"))
+            return
+        counted(len(value), path, out)
+        item_check = _checker(target)
+        for index, item in enumerate(value):
+            item_check(item, f"{path}[{index}]", out)
+
+    return check
+
+
+def _map_check(shape: Shape) -> _Check:
+    assert isinstance(shape, MapShape)
+    key_target, value_target = shape.key.name, shape.value.name
+    counted = _count_check(shape)
+
+    def check(value: Any, path: str, out: list[Violation]) -> None:
+        if not isinstance(value, Mapping):
+            out.append(Violation(path, "must be an object"))
+            return
+        counted(len(value), path, out)
+        key_check, value_check = _checker(key_target), _checker(value_target)
+        for key, item in value.items():
+            label = json.dumps(key, ensure_ascii=False) if isinstance(key, str) else repr(key)
+            entry = f"{path}[{label}]"
+            # A key has no path of its own: its violations sit on the entry, marked "key".
+            key_out: list[Violation] = []
+            key_check(key, entry, key_out)
+            out.extend(Violation(entry, f"key {v.message}") for v in key_out)
+            if item is None:
+                out.append(Violation(entry, "must not be null"))
+            else:
+                value_check(item, entry, out)
+
+    return check
+
+
+def _count_check(shape: Shape) -> Callable[[int, str, list[Violation]], None]:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+
+    def check(count: int, path: str, out: list[Violation]) -> None:
+        if low is not None and count < low:
+            out.append(Violation(path, f"must have at least {low} items"))
+        if high is not None and count > high:
+            out.append(Violation(path, f"must have at most {high} items"))
+
+    return check
+
+
+def _string_check(shape: Shape) -> _Check:
+    meta = shape.metadata
+    enum = meta.get("enum")
+    if enum:
+        # Every enum value in the model satisfies its shape's length and pattern (a test
+        # checks this), so a non-member gets the one message that says what is allowed.
+        allowed = frozenset(enum)
+        enum_message = "must be one of: " + ", ".join(enum)
+
+        def check_enum(value: Any, path: str, out: list[Violation]) -> None:
+            if not isinstance(value, str):
+                out.append(Violation(path, "must be a string"))
+            elif value not in allowed:
+                out.append(Violation(path, enum_message))
+
+        return check_enum
+
+    low, high = meta.get("min"), meta.get("max")
+    pattern = meta.get("pattern")
+    regex = compile_pattern(pattern) if pattern is not None else None
+
+    def check(value: Any, path: str, out: list[Violation]) -> None:
+        if not isinstance(value, str):
+            out.append(Violation(path, "must be a string"))
+            return
+        # Smithy lengths count Unicode code points, as len() does.
+        if low is not None and len(value) < low:
+            out.append(Violation(path, f"must be at least {low} characters"))
+        if high is not None and len(value) > high:
+            out.append(Violation(path, f"must be at most {high} characters"))
+        if regex is not None and regex.fullmatch(value) is None:
+            out.append(Violation(path, f"must match {pattern}"))
+
+    return check
+
+
+def _number_check(shape: Shape) -> _Check:
+    integral = shape.type_name in _INT_RANGES
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    floor, ceiling = _INT_RANGES.get(shape.type_name, (None, None))
+    type_message = "must be an integer" if integral else "must be a number"
+
+    def check(value: Any, path: str, out: list[Violation]) -> None:
+        if isinstance(value, bool) or not isinstance(
+            value, int if integral else (int, float, decimal.Decimal)
+        ):
+            out.append(Violation(path, type_message))
+            return
+        if not integral and not math.isfinite(value):
+            out.append(Violation(path, "must be a finite number"))
+            return
+        if low is not None and value < low:
+            out.append(Violation(path, f"must be at least {_number(low)}"))
+        elif floor is not None and value < floor:
+            out.append(Violation(path, f"must be at least {floor}"))
+        if high is not None and value > high:
+            out.append(Violation(path, f"must be at most {_number(high)}"))
+        elif ceiling is not None and value > ceiling:
+            out.append(Violation(path, f"must be at most {ceiling}"))
+
+    return check
+
+
+def _boolean_check(shape: Shape) -> _Check:
+    def check(value: Any, path: str, out: list[Violation]) -> None:
+        if not isinstance(value, bool):
+            out.append(Violation(path, "must be a boolean"))
+
+    return check
+
+
+def _timestamp_check(shape: Shape) -> _Check:
+    def check(value: Any, path: str, out: list[Violation]) -> None:
+        if isinstance(value, dt.datetime):
+            return
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if math.isfinite(value):  # seconds since the epoch, as boto3 accepts
+                return
+        elif isinstance(value, str):
+            try:
+                dt.datetime.fromisoformat(value)
+                return
+            except ValueError:
+                pass
+        out.append(Violation(path, "must be a timestamp"))
+
+    return check
+
+
+def _blob_check(shape: Shape) -> _Check:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+
+    def check(value: Any, path: str, out: list[Violation]) -> None:
+        if isinstance(value, str):
+            size = len(value.encode())  # boto3 sends a str blob as its UTF-8 bytes
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            size = len(value)
+        elif hasattr(value, "read"):
+            return  # a file-like body: its size is only known when it is sent
+        else:
+            out.append(Violation(path, "must be bytes"))
+            return
+        if low is not None and size < low:
+            out.append(Violation(path, f"must be at least {low} bytes"))
+        if high is not None and size > high:
+            out.append(Violation(path, f"must be at most {high} bytes"))
+
+    return check
+
+
+def _document_check(value: Any, path: str, out: list[Violation]) -> None:
+    # Document shapes (e.g. FilterValue) take any JSON value.
+    if not _is_json(value):
+        out.append(Violation(path, "must be a JSON value"))
+
+
+def _is_json(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, str)):
+        return True
+    if isinstance(value, (int, float, decimal.Decimal)):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_is_json(item) for item in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return False
+
+
+_BUILDERS: dict[str, Callable[[Shape], _Check]] = {
+    "structure": _structure_check,
+    "list": _list_check,
+    "map": _map_check,
+    "string": _string_check,
+    "integer": _number_check,
+    "long": _number_check,
+    "float": _number_check,
+    "double": _number_check,
+    "bigdecimal": _number_check,
+    "boolean": _boolean_check,
+    "timestamp": _timestamp_check,
+    "blob": _blob_check,
+}
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _operation(operation_name: str):
+    try:
+        return service_model().operation_model(operation_name)
+    except OperationNotFoundError:
+        raise KeyError(operation_name) from None
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _number(bound: int | float) -> str:
+    return str(int(bound)) if isinstance(bound, float) and bound.is_integer() else str(bound)
+
+
+_PATH_TOKEN = re.compile(r'(\.?)([^.\[\]"]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def _path_tokens(path: str) -> list[tuple[str, str | int]]:
+    tokens: list[tuple[str, str | int]] = []
+    position = 0
+    while position < len(path):
+        match = _PATH_TOKEN.match(path, position)
+        if match is None:
+            raise KeyError(path)
+        dot, name, index, key = match.groups()
+        if name is not None:
+            # Members are separated by dots; only the first one has none.
+            if bool(dot) != bool(tokens):
+                raise KeyError(path)
+            tokens.append(("member", name))
+        elif index is not None:
+            tokens.append(("index", int(index)))
+        else:
+            tokens.append(("key", json.loads(key)))
+        position = match.end()
+    return tokens

@@ -1,0 +1,104 @@
+"""Our exceptions for what Bedrock answers. Product code catches these, never botocore's."""
+
+from __future__ import annotations
+
+
+class BedrockError(Exception):
+    """Bedrock refused or failed a request. Keeps Bedrock's code, message and request id."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        request_id: str = "",
+        status_code: int | None = None,
+        operation: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+        self.status_code = status_code
+        self.operation = operation
+
+    def __str__(self) -> str:
+        where = f"{self.operation}: " if self.operation else ""
+        rid = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{where}{self.code or type(self).__name__}: {self.message}{rid}"
+
+
+class RetryableError(BedrockError):
+    """Worth trying again later with the same request: throttling, 5xx, no connection."""
+
+    retryable = True
+
+
+class ThrottledError(RetryableError):
+    pass
+
+
+class ServiceError(RetryableError):
+    """InternalServerException or any other 5xx."""
+
+
+class EndpointUnreachableError(RetryableError):
+    """No answer at all: connection refused, DNS, timeouts."""
+
+
+class FinalError(BedrockError):
+    """Trying the same request again cannot succeed."""
+
+
+class ValidationError(FinalError):
+    pass
+
+
+class NotFoundError(FinalError):
+    pass
+
+
+class ConflictError(FinalError):
+    pass
+
+
+class AccessDeniedError(FinalError):
+    pass
+
+
+class QuotaExceededError(FinalError):
+    pass
+
+
+class CredentialsError(FinalError):
+    """boto3 found no AWS credentials, or they were rejected."""
+
+
+# Bedrock's error codes (the model's error shape names) to our classes.
+ERROR_CLASSES: dict[str, type[BedrockError]] = {
+    "ThrottlingException": ThrottledError,
+    "TooManyRequestsException": ThrottledError,
+    "InternalServerException": ServiceError,
+    "ServiceUnavailableException": ServiceError,
+    "ValidationException": ValidationError,
+    "ResourceNotFoundException": NotFoundError,
+    "ConflictException": ConflictError,
+    "AccessDeniedException": AccessDeniedError,
+    "ServiceQuotaExceededException": QuotaExceededError,
+    "TooManyTagsException": QuotaExceededError,
+    "UnrecognizedClientException": CredentialsError,
+    "InvalidSignatureException": CredentialsError,
+    "ExpiredTokenException": CredentialsError,
+}
+
+
+def error_class_for(code: str, status_code: int | None) -> type[BedrockError]:
+    if code in ERROR_CLASSES:
+        return ERROR_CLASSES[code]
+    if status_code is not None and status_code >= 500:
+        return ServiceError
+    if status_code == 429:
+        return ThrottledError
+    return FinalError

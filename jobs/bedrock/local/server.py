@@ -1,0 +1,467 @@
+"""The local Bedrock: an HTTP server boto3 and the AWS CLI cannot tell from Amazon Bedrock for
+the evaluation-job and model-import operations.
+
+    lb = LocalBedrock(time_scale=0.001, control=True).start()
+    boto3.client("bedrock", endpoint_url=lb.url, ...)
+    lb.stop()
+
+Each request is routed and parsed from botocore's service model (protocol.py), validated with
+the product's own contract (jobs.bedrock.contract.validate) before any handler runs, and
+answered from in-memory state (store.py).  Signatures are accepted without being checked.
+
+Faults (latency, throttling, 5xx) apply to Bedrock operations only.  The control API under
+/_local/ exists only when ``control=True``; otherwise those paths answer 404 like any unknown
+route.  Nothing in the product imports this package: it only knows an endpoint URL.
+
+Control API (JSON in and out; errors in the AWS format):
+    GET  /_local/faults         {"throttle_rps", "throttle_rate", "error_rate", "latency_ms",
+                                 "time_scale"}
+    POST /_local/faults         any of those keys; the others keep their values; answers all
+    POST /_local/reset          forget every job, model, tag, token and call count ({})
+    POST /_local/seed           {"count": N, "random_seed": S} -> {"evaluation_jobs": n,
+                                 "model_import_jobs": m, "imported_models": k}
+    POST /_local/jobs/status    {"arn": ..., "status": ...}: force a job's status (any kind)
+    GET  /_local/calls          {"ListEvaluationJobs": 3, ...}: calls that reached each operation
+    POST /_local/calls/reset    zero the call counts ({})
+
+Behaviour worth knowing: a job whose name contains "fail" ends Failed; a forced status sticks
+(pending transitions are cancelled); reset keeps the fault settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+from jobs.bedrock.contract import service_model, validate
+from jobs.bedrock.local import protocol
+from jobs.bedrock.local import seed as seeding
+from jobs.bedrock.local.protocol import ServiceError
+from jobs.bedrock.local.store import Clock, Store
+
+logger = logging.getLogger(__name__)
+
+OPERATIONS = (
+    "CreateEvaluationJob",
+    "GetEvaluationJob",
+    "ListEvaluationJobs",
+    "StopEvaluationJob",
+    "BatchDeleteEvaluationJob",
+    "CreateModelImportJob",
+    "GetModelImportJob",
+    "ListModelImportJobs",
+    "GetImportedModel",
+    "ListImportedModels",
+    "DeleteImportedModel",
+    "ListTagsForResource",
+)
+
+CONTROL_PREFIX = "/_local/"
+
+_UNSET: Any = object()
+
+
+class Faults:
+    """Injected latency, per-operation throttling (token bucket) and server errors."""
+
+    def __init__(
+        self,
+        *,
+        throttle_rps: float | None,
+        throttle_rate: float,
+        error_rate: float,
+        latency_ms: float,
+        random_seed: int,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(random_seed)  # noqa: S311 - fault draws, not secrets
+        self._buckets: dict[str, tuple[float, float]] = {}  # operation -> (tokens, last refill)
+        self.throttle_rps: float | None = None
+        self.throttle_rate = 0.0
+        self.error_rate = 0.0
+        self.latency_ms = 0.0
+        self.update(
+            throttle_rps=throttle_rps,
+            throttle_rate=throttle_rate,
+            error_rate=error_rate,
+            latency_ms=latency_ms,
+        )
+
+    def update(
+        self,
+        *,
+        throttle_rps: Any = _UNSET,
+        throttle_rate: Any = _UNSET,
+        error_rate: Any = _UNSET,
+        latency_ms: Any = _UNSET,
+    ) -> None:
+        with self._lock:
+            if throttle_rps is not _UNSET:
+                if throttle_rps is not None and not float(throttle_rps) > 0:
+                    raise ValueError("throttle_rps must be positive, or None for no throttling")
+                self.throttle_rps = None if throttle_rps is None else float(throttle_rps)
+                self._buckets.clear()
+            for knob, value in (("throttle_rate", throttle_rate), ("error_rate", error_rate)):
+                if value is _UNSET:
+                    continue
+                if value is None:
+                    value = 0.0
+                if not 0.0 <= float(value) <= 1.0:
+                    raise ValueError(f"{knob} must be within 0..1")
+                setattr(self, knob, float(value))
+            if latency_ms is not _UNSET:
+                if float(latency_ms) < 0:
+                    raise ValueError("latency_ms must not be negative")
+                self.latency_ms = float(latency_ms)
+
+    def admit(self, operation: str) -> None:
+        """Sleep the added latency, then raise the fault this call draws, if any."""
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+        with self._lock:
+            rate = self.throttle_rps
+            if rate is not None:
+                now = time.monotonic()
+                # Burst capacity of one second's worth (at least one request).
+                capacity = max(1.0, rate)
+                tokens, last = self._buckets.get(operation, (capacity, now))
+                tokens = min(capacity, tokens + (now - last) * rate)
+                if tokens < 1.0:
+                    self._buckets[operation] = (tokens, now)
+                    raise ServiceError(
+                        "ThrottlingException", "Too many requests, please wait before trying again."
+                    )
+                self._buckets[operation] = (tokens - 1.0, now)
+            if self.throttle_rate and self._rng.random() < self.throttle_rate:
+                raise ServiceError(
+                    "ThrottlingException", "Too many requests, please wait before trying again."
+                )
+            if self.error_rate and self._rng.random() < self.error_rate:
+                raise ServiceError(
+                    "InternalServerException",
+                    "An internal server error occurred. Retry your request.",
+                )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "throttle_rps": self.throttle_rps,
+            "throttle_rate": self.throttle_rate,
+            "error_rate": self.error_rate,
+            "latency_ms": self.latency_ms,
+        }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: LocalBedrock) -> None:
+        self.app = app
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # Keep-alive, as botocore's connection pool expects.
+    protocol_version = "HTTP/1.1"
+    server_version = "LocalBedrock"
+    sys_version = ""
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle plus delayed ACK
+    # would hold each response back ~40 ms.
+    disable_nagle_algorithm = True
+    # Idle keep-alive connections are dropped after this, freeing their thread.
+    timeout = 60
+    server: _Server
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        logger.debug("%s - %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()  # the CRLF after each chunk
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        request_id = str(uuid.uuid4())
+        body = self._read_body()
+        app = self.server.app
+        try:
+            status, headers, payload = app.dispatch(self.command, self.path, self.headers, body)
+        except ServiceError as err:
+            status, headers, payload = protocol.error_response(app.service, err)
+        except Exception:
+            logger.exception("local Bedrock failed on %s %s", self.command, self.path)
+            err = ServiceError("InternalServerException", "Internal error in the local Bedrock.")
+            status, headers, payload = protocol.error_response(app.service, err)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        # botocore reads ResponseMetadata.RequestId from this header, errors included.
+        self.send_header("x-amzn-RequestId", request_id)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+class LocalBedrock:
+    """A local Bedrock on a background thread; see the module docstring."""
+
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        time_scale: float = 1.0,
+        throttle_rps: float | None = None,
+        error_rate: float = 0.0,
+        latency_ms: float = 0,
+        control: bool = False,
+        random_seed: int = 0,
+        throttle_rate: float = 0.0,
+    ) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.control = control
+        self.random_seed = random_seed
+        self.service = service_model()
+        self.router = protocol.Router(self.service, OPERATIONS)
+        self.clock = Clock(time_scale)
+        self.store = Store(
+            region=region, account_id=account_id, clock=self.clock, random_seed=random_seed
+        )
+        self.faults = Faults(
+            throttle_rps=throttle_rps,
+            throttle_rate=throttle_rate,
+            error_rate=error_rate,
+            latency_ms=latency_ms,
+            random_seed=random_seed,
+        )
+        self._calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        """Listen on host:port (0 picks a free port) and serve from a background thread."""
+        if self._server is not None:
+            raise RuntimeError("already started")
+        self._server = _Server((host, port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"local-bedrock-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("not started")
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("not started")
+        host = self._server.server_address[0]
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    def stop(self) -> None:
+        """Stop serving, close every connection, free the port and join the thread."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        with server.connections_lock:
+            connections = list(server.connections)
+        for conn in connections:
+            # Wakes handler threads blocked reading an idle keep-alive connection.
+            with contextlib.suppress(OSError):  # already closed by the client
+                conn.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- Python control API ----------------------------------------------------------------
+
+    def seed(self, count: int = 100, random_seed: int | None = None) -> dict[str, int]:
+        """Add ``count`` evaluation jobs (and count // 10 import jobs with their models)."""
+        if count < 0:
+            raise ValueError("count must not be negative")
+        data = seeding.generate(
+            count,
+            self.random_seed if random_seed is None else random_seed,
+            region=self.region,
+            account_id=self.account_id,
+            now=self.store._now(),
+        )
+        return self.store.load_seed(data)
+
+    def set_faults(
+        self,
+        throttle_rps: float | None = _UNSET,
+        error_rate: float = _UNSET,
+        latency_ms: float = _UNSET,
+        time_scale: float | None = _UNSET,
+        throttle_rate: float = _UNSET,
+    ) -> dict[str, Any]:
+        """Change the knobs passed, leave the others; returns them all.
+
+        throttle_rps: per-operation request rate above which calls get 429 (None: no limit);
+        throttle_rate: share of calls answered 429 regardless of rate (0..1);
+        error_rate: share answered 500 InternalServerException (0..1);
+        latency_ms: added to every Bedrock call; time_scale: multiplies nominal durations.
+        """
+        self.faults.update(
+            throttle_rps=throttle_rps,
+            throttle_rate=throttle_rate,
+            error_rate=error_rate,
+            latency_ms=latency_ms,
+        )
+        if time_scale is not _UNSET and time_scale is not None:
+            with self.store.lock:
+                self.store.tick()  # what was due under the old scale happens first
+                self.clock.set_scale(float(time_scale))
+        return self.get_faults()
+
+    def get_faults(self) -> dict[str, Any]:
+        return {**self.faults.as_dict(), "time_scale": self.clock.scale}
+
+    def force_status(self, arn: str, status: str) -> dict[str, str]:
+        return self.store.force_status(arn, status)
+
+    def reset(self) -> None:
+        """Forget every job, model, tag and token, and zero the call counts."""
+        self.store.reset()
+        self.reset_call_counts()
+
+    def call_counts(self) -> dict[str, int]:
+        with self._calls_lock:
+            return dict(self._calls)
+
+    def reset_call_counts(self) -> None:
+        with self._calls_lock:
+            self._calls.clear()
+
+    # --- request handling ------------------------------------------------------------------
+
+    def dispatch(
+        self, method: str, target: str, headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        split = urlsplit(target)
+        path = split.path
+        query = protocol.parse_query(split.query)
+        if path.startswith(CONTROL_PREFIX):
+            if self.control:
+                return self._control(method, path, body)
+            raise ServiceError("UnknownOperationException", f"No operation at {method} {path}.")
+        matched = self.router.match(method, path, query)
+        if matched is None:
+            raise ServiceError("UnknownOperationException", f"No operation at {method} {path}.")
+        op, labels = matched
+        with self._calls_lock:
+            self._calls[op.name] += 1
+        self.faults.admit(op.name)
+        params = protocol.parse_request(op, labels, query, dict(headers.items()), body)
+        violations = validate(op.name, params)
+        if violations:
+            raise ServiceError(
+                "ValidationException",
+                "; ".join(f"{v.path or 'request'}: {v.message}" for v in violations),
+            )
+        result = self.store.handle(op.name, params)
+        return protocol.serialize_response(op, result)
+
+    def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """The /_local/ API: JSON in, JSON out, errors in the AWS format."""
+        try:
+            data = json.loads(body) if body.strip() else {}
+        except ValueError as exc:
+            raise ServiceError("SerializationException", f"Malformed JSON body: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ServiceError("SerializationException", "The request body must be a JSON object.")
+        route = (method.upper(), path.rstrip("/"))
+        try:
+            if route == ("GET", "/_local/faults"):
+                result: Any = self.get_faults()
+            elif route == ("POST", "/_local/faults"):
+                known = {"throttle_rps", "throttle_rate", "error_rate", "latency_ms", "time_scale"}
+                unknown = set(data) - known
+                if unknown:
+                    raise ServiceError(
+                        "ValidationException", f"unknown fault(s): {sorted(unknown)}"
+                    )
+                result = self.set_faults(**data)
+            elif route == ("POST", "/_local/reset"):
+                self.reset()
+                result = {}
+            elif route == ("POST", "/_local/seed"):
+                result = self.seed(
+                    count=int(data.get("count", 100)), random_seed=data.get("random_seed")
+                )
+            elif route == ("POST", "/_local/jobs/status"):
+                if not isinstance(data.get("arn"), str) or not isinstance(data.get("status"), str):
+                    raise ServiceError("ValidationException", "arn and status are required strings")
+                result = self.force_status(data["arn"], data["status"])
+            elif route == ("GET", "/_local/calls"):
+                result = self.call_counts()
+            elif route == ("POST", "/_local/calls/reset"):
+                self.reset_call_counts()
+                result = {}
+            else:
+                raise ServiceError("UnknownOperationException", f"No control operation at {path}.")
+        except (TypeError, ValueError) as exc:
+            raise ServiceError("ValidationException", str(exc)) from exc
+        return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()

@@ -1,0 +1,94 @@
+"""`manage.py bedrock_local`: run the local Bedrock in the foreground until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve a local Amazon Bedrock (evaluation jobs, model import jobs, imported models) "
+        "that boto3 and the AWS CLI reach through --endpoint-url."
+    )
+    # It uses nothing of the web app (models, URLs, templates): a broken check elsewhere must
+    # not keep the backend of `make run` and the tests from starting.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=4599, help="0 picks a free port")
+        parser.add_argument("--region", default="us-east-1")
+        parser.add_argument("--account-id", default="123456789012")
+        parser.add_argument("--seed", type=int, default=0, help="evaluation jobs to seed")
+        parser.add_argument("--seed-random", type=int, default=0, help="random seed of seeding")
+        parser.add_argument(
+            "--time-scale",
+            type=float,
+            default=1.0,
+            help="multiplies nominal job durations (0.01 runs jobs 100x faster)",
+        )
+        parser.add_argument(
+            "--throttle-rps",
+            type=float,
+            default=None,
+            help="per-operation request rate above which calls get ThrottlingException",
+        )
+        parser.add_argument(
+            "--throttle-rate", type=float, default=0.0, help="share of calls throttled (0..1)"
+        )
+        parser.add_argument(
+            "--error-rate", type=float, default=0.0, help="share of calls answered 500 (0..1)"
+        )
+        parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every call")
+        parser.add_argument("--control", action="store_true", help="serve the /_local/ control API")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        # Imported here, not at module level: the local Bedrock is not part of the product.
+        from jobs.bedrock.local.server import LocalBedrock
+
+        if options["verbosity"] >= 2:
+            logging.basicConfig(level=logging.DEBUG)
+        server = LocalBedrock(
+            region=options["region"],
+            account_id=options["account_id"],
+            time_scale=options["time_scale"],
+            throttle_rps=options["throttle_rps"],
+            throttle_rate=options["throttle_rate"],
+            error_rate=options["error_rate"],
+            latency_ms=options["latency_ms"],
+            control=options["control"],
+            random_seed=options["seed_random"],
+        )
+        stopping = threading.Event()
+
+        def on_signal(signum: int, frame: object) -> None:
+            stopping.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        server.start(host=options["host"], port=options["port"])
+        try:
+            self.stdout.write(f"Local Bedrock listening on {server.url}")
+            if options["seed"]:
+                counts = server.seed(count=options["seed"], random_seed=options["seed_random"])
+                self.stdout.write(
+                    f"Seeded {counts['evaluation_jobs']} evaluation jobs, "
+                    f"{counts['model_import_jobs']} model import jobs and "
+                    f"{counts['imported_models']} imported models "
+                    f"(random seed {options['seed_random']})."
+                )
+            faults = ", ".join(f"{k}={v}" for k, v in server.get_faults().items())
+            control = f"on at {server.url}/_local/" if server.control else "off"
+            self.stdout.write(f"Faults: {faults}; control API {control}.")
+            self.stdout.flush()
+            while not stopping.wait(0.5):
+                pass
+        finally:
+            server.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stdout.write("Local Bedrock stopped.")

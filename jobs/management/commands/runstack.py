@@ -1,0 +1,179 @@
+"""`make run`: migrate, create the demo superuser, then start the local Bedrock, a Celery worker,
+Celery beat and the web server, and stop them all together on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from jobs import health
+from jobs.accounts import admin_user_ensure
+
+
+class Command(BaseCommand):
+    help = "Start the whole dashboard (web, worker, beat, local Bedrock) in the foreground."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--bedrock-port", type=int, default=4599)
+        parser.add_argument("--seed", type=int, default=500, help="demo jobs in the local Bedrock")
+        parser.add_argument(
+            "--no-local-bedrock",
+            action="store_true",
+            help="do not start the local Bedrock (use BEDROCK_ENDPOINT_URL or real AWS)",
+        )
+
+    def handle(self, *args, **options):
+        Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        login_hint = admin_user_ensure(password=settings.DASHBOARD_ADMIN_PASSWORD)
+
+        # Children inherit our environment plus what we decide here.
+        env = os.environ.copy()
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        python = sys.executable
+        manage = str(Path(settings.BASE_DIR) / "manage.py")
+        processes: list[tuple[str, subprocess.Popen]] = []
+
+        endpoint = settings.BEDROCK_ENDPOINT_URL
+        if endpoint is None and not options["no_local_bedrock"]:
+            endpoint = f"http://127.0.0.1:{options['bedrock_port']}"
+            env["BEDROCK_ENDPOINT_URL"] = endpoint
+            processes.append(
+                (
+                    "bedrock",
+                    subprocess.Popen(
+                        [  # noqa: S603 - fixed argv, no shell
+                            python,
+                            manage,
+                            "bedrock_local",
+                            "--host",
+                            "127.0.0.1",
+                            "--port",
+                            str(options["bedrock_port"]),
+                            "--seed",
+                            str(options["seed"]),
+                            "--control",
+                        ],
+                        env=env,
+                    ),
+                )
+            )
+            if not _wait_for_port("127.0.0.1", options["bedrock_port"], timeout=30):
+                self.stop_all(processes)
+                raise SystemExit("The local Bedrock did not start; see the output above.")
+
+        try:
+            health.check_broker()
+        except Exception as exc:  # noqa: BLE001 - any failure means: no broker to use
+            queue = Path(settings.VAR_DIR) / "celery"
+            for sub in ("queue", "processed", "control"):
+                (queue / sub).mkdir(parents=True, exist_ok=True)
+            env["CELERY_BROKER_URL"] = "filesystem://"
+            self.stdout.write(
+                self.style.WARNING(
+                    f"No broker answers at {_redact(settings.CELERY_BROKER_URL)} ({exc}).\n"
+                    f"Running a real Celery worker on the server-less filesystem transport under "
+                    f"{queue} instead. Start Redis for the production-like setup."
+                )
+            )
+
+        celery = [python, "-m", "celery", "-A", "dashboard"]
+        processes += [
+            ("worker", subprocess.Popen([*celery, "worker", "-l", "INFO"], env=env)),  # noqa: S603
+            (
+                "beat",
+                subprocess.Popen(
+                    [  # noqa: S603
+                        *celery,
+                        "beat",
+                        "-l",
+                        "INFO",
+                        "-s",
+                        settings.CELERY_BEAT_SCHEDULE_FILENAME,
+                    ],
+                    env=env,
+                ),
+            ),
+            (
+                "web",
+                subprocess.Popen(
+                    [  # noqa: S603
+                        python,
+                        manage,
+                        "runserver",
+                        f"{options['host']}:{options['port']}",
+                        "--noreload",
+                    ],
+                    env=env,
+                ),
+            ),
+        ]
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nBedrock dashboard: {url}\n{login_hint}\n"
+                f"Bedrock endpoint: {endpoint or 'AWS ' + settings.AWS_REGION}\n"
+                f"Press Ctrl-C to stop everything.\n"
+            )
+        )
+        self.wait(processes)
+
+    def wait(self, processes: list[tuple[str, subprocess.Popen]]) -> None:
+        stopping = False
+
+        def on_signal(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        while not stopping:
+            for name, proc in processes:
+                if proc.poll() is not None:
+                    self.stderr.write(f"{name} exited with code {proc.returncode}; stopping all.")
+                    stopping = True
+                    break
+            time.sleep(0.5)
+        self.stop_all(processes)
+
+    def stop_all(self, processes: list[tuple[str, subprocess.Popen]]) -> None:
+        for _, proc in processes:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 15
+        for _, proc in processes:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.stdout.write("Stopped.")
+
+
+def _wait_for_port(host: str, port: int, *, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _redact(url: str) -> str:
+    """A broker URL without its password, for the console."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"

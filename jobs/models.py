@@ -1,0 +1,223 @@
+from django.conf import settings
+from django.db import models
+
+
+class Access(models.Model):
+    """Carries the dashboard's permissions; it has no table and no rows.
+
+    Groups (created by a data migration): Viewers browse; Operators also create and stop jobs;
+    Admins also delete.
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("browse_jobs", "Can browse jobs and models"),
+            ("operate_jobs", "Can create and stop jobs"),
+            ("delete_jobs", "Can delete jobs and models"),
+        ]
+
+    def __str__(self) -> str:
+        return "access"
+
+
+class Heartbeat(models.Model):
+    """When a periodic task last ran, per name: proof that beat schedules and a worker works."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class MirroredResource(models.Model):
+    """What we last saw of one Bedrock resource. Pages read these rows, never Bedrock, so a
+    page costs the same at 100 jobs as at 100,000; the sync keeps them fresh."""
+
+    arn = models.CharField(max_length=2048, unique=True)
+    # The ARN's last segment: short, URL-safe, what our URLs use.
+    resource_id = models.CharField(max_length=64, db_index=True)
+    region = models.CharField(max_length=32)
+    account = models.CharField(max_length=12)
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+    # The list operation's summary as last seen (JSON-safe), to tell what changed.
+    summary = models.JSONField(default=dict)
+    # A digest of `summary`: a sweep tells changed rows from unchanged ones by reading this
+    # short column instead of parsing every summary in the table.
+    summary_digest = models.CharField(max_length=32, blank=True)
+    # The Get operation's full answer (JSON-safe); empty until fetched.
+    description = models.JSONField(null=True, blank=True)
+    described_at = models.DateTimeField(null=True, blank=True)
+    needs_description = models.BooleanField(default=True)
+    # When Bedrock's data last changed this row (it appeared, its summary changed, it vanished
+    # or reappeared, or it was described). A listed row is as fresh as the last successful
+    # SyncRun of its kind: unchanged rows are not rewritten on every sweep.
+    last_synced_at = models.DateTimeField()
+    # False: Bedrock no longer lists it. Kept as a tombstone, hidden by default.
+    listed = models.BooleanField(default=True)
+    vanished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EvaluationJob(MirroredResource):
+    TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+    RUNNING = frozenset({"InProgress", "Stopping"})
+
+    status = models.CharField(max_length=16)
+    job_type = models.CharField(max_length=16)
+    application_type = models.CharField(max_length=32, blank=True)
+    # Lists kept as "|A|B|" so one indexed-free `contains="|A|"` filter works on every backend.
+    task_types = models.CharField(max_length=512, blank=True)
+    model_identifiers = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            # Keyset pagination: (created_at, arn) in either direction, alone or per status.
+            models.Index(fields=["created_at", "arn"], name="evaljob_created_arn"),
+            models.Index(fields=["status", "created_at", "arn"], name="evaljob_status_created"),
+            models.Index(fields=["listed", "created_at", "arn"], name="evaljob_listed_created"),
+            models.Index(fields=["needs_description"], name="evaljob_needs_desc"),
+        ]
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING
+
+    @property
+    def can_stop(self) -> bool:
+        return self.listed and self.status == "InProgress"
+
+    @property
+    def can_delete(self) -> bool:
+        return self.listed and self.status in self.TERMINAL
+
+
+class ModelImportJob(MirroredResource):
+    TERMINAL = frozenset({"Completed", "Failed"})
+
+    status = models.CharField(max_length=16)
+    imported_model_arn = models.CharField(max_length=2048, blank=True)
+    imported_model_name = models.CharField(max_length=255, blank=True)
+    last_modified_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at", "arn"], name="importjob_created_arn"),
+            models.Index(fields=["status", "created_at", "arn"], name="importjob_status_created"),
+            models.Index(fields=["needs_description"], name="importjob_needs_desc"),
+        ]
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == "InProgress"
+
+
+class ImportedModel(MirroredResource):
+    model_architecture = models.CharField(max_length=64, blank=True)
+    instruct_supported = models.BooleanField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at", "arn"], name="model_created_arn"),
+            models.Index(fields=["needs_description"], name="model_needs_desc"),
+        ]
+
+    @property
+    def can_delete(self) -> bool:
+        return self.listed
+
+
+class SyncRun(models.Model):
+    """One sweep of one kind of resource: what it cost and what it found."""
+
+    kind = models.CharField(max_length=32)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    list_calls = models.PositiveIntegerField(default=0)
+    get_calls = models.PositiveIntegerField(default=0)
+    seen = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    vanished = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "-started_at"], name="syncrun_kind_started")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def ok(self) -> bool:
+        return self.finished_at is not None and not self.error
+
+
+class TaskLock(models.Model):
+    """A lease on a named piece of work (see jobs/locks.py): one row while it is held."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    token = models.CharField(max_length=64)
+    # A holder that crashed stops blocking others at this time.
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class StatusCount(models.Model):
+    """Jobs per status of one kind, as of the last sweep: the unfiltered status chips read
+    these few rows instead of counting the whole table."""
+
+    kind = models.CharField(max_length=32)
+    status = models.CharField(max_length=16)
+    count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "status"], name="statuscount_kind_status")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status}: {self.count}"
+
+
+class AuditEntry(models.Model):
+    """Who did what, when, and how it ended: every submission, stop and deletion."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    username = models.CharField(max_length=150)  # kept if the user is deleted
+    action = models.CharField(max_length=64)
+    target_arn = models.CharField(max_length=2048, blank=True, db_index=True)
+    outcome = models.CharField(max_length=32)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.action} {self.target_arn} {self.outcome}"

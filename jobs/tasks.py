@@ -1,0 +1,91 @@
+"""Celery tasks. Each delegates to the service of the same name in jobs.sync; they take no
+arguments (nothing to go stale in the queue), acknowledge late, and retry only on Bedrock's
+retryable errors. Beat schedules them (settings.CELERY_BEAT_SCHEDULE); the sweep's lock makes
+a second beat, a Refresh or a retry during a sweep harmless."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from jobs import locks, sync
+from jobs.bedrock.errors import RetryableError
+from jobs.models import Heartbeat
+
+logger = logging.getLogger(__name__)
+
+RETRYING = {
+    "acks_late": True,
+    "ignore_result": True,
+    "autoretry_for": (RetryableError,),
+    "retry_backoff": 5,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 3,
+}
+
+
+@shared_task(ignore_result=True)
+def heartbeat() -> None:
+    """Scheduled by beat, run by a worker: /healthz reads when it last ran."""
+    Heartbeat.objects.update_or_create(name="heartbeat", defaults={"at": timezone.now()})
+
+
+def _sync(kind: str) -> None:
+    try:
+        run = sync.sweep(kind=kind, raise_errors=True)
+    except sync.SyncAlreadyRunning:
+        logger.info("%s sweep skipped: another one is running", kind)
+        return
+    logger.info("%s", sync.describe_run(run))
+    spec = sync.KINDS[kind]
+    # A first sweep leaves every description to the fill: start it now rather than at its
+    # next beat.
+    if sync.missing_descriptions(kind=kind) and not locks.is_held(spec.fill_lock_name):
+        transaction.on_commit(FILL_TASKS[kind].delay)
+
+
+def _describe_missing(kind: str) -> None:
+    described = sync.describe_missing(kind=kind)
+    if described:
+        logger.info("%s: described %d", kind, described)
+
+
+@shared_task(**RETRYING)
+def evaluation_jobs_sync() -> None:
+    _sync("evaluation_jobs")
+
+
+@shared_task(**RETRYING)
+def evaluation_jobs_describe_missing() -> None:
+    _describe_missing("evaluation_jobs")
+
+
+@shared_task(**RETRYING)
+def import_jobs_sync() -> None:
+    _sync("import_jobs")
+
+
+@shared_task(**RETRYING)
+def import_jobs_describe_missing() -> None:
+    _describe_missing("import_jobs")
+
+
+@shared_task(**RETRYING)
+def imported_models_sync() -> None:
+    _sync("imported_models")
+
+
+@shared_task(**RETRYING)
+def imported_models_describe_missing() -> None:
+    _describe_missing("imported_models")
+
+
+FILL_TASKS = {
+    "evaluation_jobs": evaluation_jobs_describe_missing,
+    "import_jobs": import_jobs_describe_missing,
+    "imported_models": imported_models_describe_missing,
+}

@@ -1,0 +1,1 @@
+"""Function views, one module per area. URLs import the modules they route to."""

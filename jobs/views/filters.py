@@ -1,0 +1,116 @@
+"""The evaluation-job list's query string: a form that validates it, and the links built
+from it (pages, status chips, clear filters), so a URL always reproduces the view."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlencode
+
+from django import forms
+
+from jobs.selectors.evaluation_jobs import (
+    APPLICATION_TYPES,
+    JOB_TYPES,
+    STATUSES,
+    TASK_TYPES,
+    EvaluationJobFilters,
+)
+
+PAGE_SIZES = (25, 50, 100)
+DEFAULT_PAGE_SIZE = 50
+SORTS = (("newest", "Newest first"), ("oldest", "Oldest first"))
+
+
+def _any(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [("", "Any"), *((v, v) for v in values)]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class EvaluationJobFilterForm(forms.Form):
+    status = forms.MultipleChoiceField(
+        choices=[(s, s) for s in STATUSES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    name = forms.CharField(
+        label="Name contains",
+        required=False,
+        max_length=63,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "e.g. support", "autocomplete": "off"}
+        ),
+    )
+    job_type = forms.ChoiceField(label="Job type", choices=_any(JOB_TYPES), required=False)
+    application_type = forms.ChoiceField(
+        label="Application", choices=_any(APPLICATION_TYPES), required=False
+    )
+    task_type = forms.ChoiceField(label="Task type", choices=_any(TASK_TYPES), required=False)
+    model = forms.CharField(
+        label="Model contains",
+        required=False,
+        max_length=2048,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "e.g. claude", "autocomplete": "off"}
+        ),
+    )
+    created_after = forms.DateField(label="Created on or after", required=False, widget=DateInput)
+    created_before = forms.DateField(label="Created on or before", required=False, widget=DateInput)
+    vanished = forms.BooleanField(label="Show vanished", required=False)
+    sort = forms.ChoiceField(choices=SORTS, required=False)
+    size = forms.TypedChoiceField(
+        label="Per page",
+        choices=[(n, n) for n in PAGE_SIZES],
+        coerce=int,
+        required=False,
+        empty_value=DEFAULT_PAGE_SIZE,
+    )
+
+    def clean(self):
+        data = super().clean()
+        after, before = data.get("created_after"), data.get("created_before")
+        if after and before and after > before:
+            self.add_error("created_before", "Must be on or after the “created on or after” day.")
+        return data
+
+    def to_filters(self) -> EvaluationJobFilters:
+        """The normalised filter; call after is_valid()."""
+        data = self.cleaned_data
+        return EvaluationJobFilters(
+            statuses=tuple(data["status"]),
+            job_type=data["job_type"],
+            application_type=data["application_type"],
+            task_type=data["task_type"],
+            model=data["model"],
+            name=data["name"],
+            created_after=data["created_after"],
+            created_before=data["created_before"],
+            include_vanished=data["vanished"],
+            newest_first=data["sort"] != "oldest",
+        )
+
+    @property
+    def page_size(self) -> int:
+        return self.cleaned_data.get("size") or DEFAULT_PAGE_SIZE
+
+
+def filter_query(filters: EvaluationJobFilters, *, size: int, **extra: str) -> str:
+    """The query string (with its "?", or "" for none) that reproduces `filters` at `size`."""
+    params = filters.as_params()
+    if size != DEFAULT_PAGE_SIZE:
+        params["size"] = str(size)
+    params.update({k: v for k, v in extra.items() if v})
+    return "?" + urlencode(params, doseq=True) if params else ""
+
+
+def status_query(filters: EvaluationJobFilters, *, status: str | None, size: int) -> str:
+    """The filter with its statuses replaced by `status` (None: every status)."""
+    statuses = (status,) if status else ()
+    return filter_query(replace(filters, statuses=statuses), size=size)
+
+
+def sort_query(filters: EvaluationJobFilters, *, size: int) -> str:
+    """The filter sorted the other way round."""
+    return filter_query(replace(filters, newest_first=not filters.newest_first), size=size)

@@ -1,0 +1,91 @@
+"""Shared fixtures: users in each role, a fresh local Bedrock per test over real HTTP, and the
+settings that point the dashboard at it."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from jobs import permissions
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def local_bedrock(settings):
+    """A fresh, empty local Bedrock on a free port, with the control API on; the dashboard's
+    settings point at it for the test."""
+    from jobs.bedrock.local.server import LocalBedrock
+
+    server = LocalBedrock(control=True).start(host="127.0.0.1", port=0)
+    settings.BEDROCK_ENDPOINT_URL = server.url
+    settings.AWS_REGION = server.region
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def role_group(name: str) -> Group:
+    """The role's group. The data migration creates them, but transactional tests flush the
+    database between tests, so put them back as the migration would."""
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        for perm in permissions.GROUPS[name]:
+            app_label, codename = perm.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+    return group
+
+
+def _user(django_user_model, username: str, group: str | None):
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username)
+    if group:
+        user.groups.add(role_group(group))
+    return user
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    return _user(django_user_model, "vera-viewer", "Viewers")
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return _user(django_user_model, "otto-operator", "Operators")
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return _user(django_user_model, "ada-admin", "Admins")
+
+
+@pytest.fixture
+def nobody(django_user_model):
+    """Signed in, but in no group."""
+    return _user(django_user_model, "nina-nobody", None)
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def admin_client_(client, admin_user):
+    client.force_login(admin_user)
+    return client

@@ -1,0 +1,197 @@
+"""`make run`'s command, run for real: migrate, demo superuser, local Bedrock, worker, beat and
+web server as child processes, then Ctrl-C stops them all. Embedded defaults: SQLite in a
+temporary var/ directory."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Stack:
+    def __init__(self, tmp_path: Path, **env: str) -> None:
+        self.port, self.bedrock_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.var_dir = tmp_path / "var"
+        child_env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "DATABASE_URL", "BEDROCK_", "CELERY_", "DASHBOARD_"))
+        }
+        child_env |= {
+            "DASHBOARD_VAR_DIR": str(self.var_dir),
+            # A Redis database of its own, so tests never meet a developer's queue.
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+            "DASHBOARD_HEARTBEAT_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "runstack",
+                "--port",
+                str(self.port),
+                "--bedrock-port",
+                str(self.bedrock_port),
+                "--seed",
+                "20",
+            ],
+            cwd=ROOT,
+            env=child_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for_output(self, pattern: str, timeout: float = 90) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if match := re.search(pattern, self.output):
+                return match
+            assert self.proc.poll() is None, f"runstack exited early:\n{self.output}"
+            time.sleep(0.2)
+        raise AssertionError(f"no {pattern!r} in output:\n{self.output}")
+
+    def get(self, path: str, data: dict | None = None) -> tuple[int, str, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.url + path, data=body)
+        if data is not None:
+            request.add_header("Referer", self.url + path)
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return response.status, response.geturl(), response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.geturl(), exc.read().decode()
+
+    def wait_until_serving(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.get("/accounts/login/")
+                return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        raise AssertionError(f"web server never answered:\n{self.output}")
+
+    def login(self, username: str, password: str) -> str:
+        _, _, page = self.get("/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        status, final_url, page = self.get(
+            "/accounts/login/",
+            {"username": username, "password": password, "csrfmiddlewaretoken": token, "next": "/"},
+        )
+        assert status == 200 and final_url == self.url + "/", page
+        return page
+
+    def healthz_when(self, predicate, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        body: dict = {}
+        while time.monotonic() < deadline:
+            status, _, text = self.get("/healthz")
+            body = json.loads(text) | {"http_status": status}
+            if predicate(body):
+                return body
+            time.sleep(0.5)
+        raise AssertionError(f"healthz never matched: {body}\n{self.output}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+
+@pytest.fixture
+def stack_factory(tmp_path):
+    stacks: list[Stack] = []
+
+    def make(**env: str) -> Stack:
+        stacks.append(Stack(tmp_path, **env))
+        return stacks[-1]
+
+    yield make
+    for stack in stacks:
+        stack.stop()
+
+
+def ports_closed(*ports: int) -> bool:
+    import socket
+
+    for port in ports:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return False
+    return True
+
+
+def test_make_run_serves_login_shell_and_healthy_stack(stack_factory):
+    stack = stack_factory()
+    password = stack.wait_for_output(r"Log in as 'admin' with password: (\S+)").group(1)
+    assert f"Bedrock dashboard: {stack.url}/" in stack.wait_for_output("Press Ctrl-C").string
+    stack.wait_until_serving()
+
+    status, final_url, page = stack.get("/")
+    assert final_url.startswith(stack.url + "/accounts/login/") and "Sign in" in page
+    shell = stack.login("admin", password)
+    assert "Sign out" in shell and f"127.0.0.1:{stack.bedrock_port}" in shell
+
+    body = stack.healthz_when(lambda b: b["worker_and_beat"]["ok"])
+    assert body["http_status"] == 200, body
+    assert body["checks"]["bedrock"]["detail"] == f"http://127.0.0.1:{stack.bedrock_port}"
+
+    assert stack.stop() == 0
+    assert "Stopped." in stack.output
+    assert ports_closed(stack.port, stack.bedrock_port)
+
+
+def test_without_redis_a_real_worker_runs_on_the_filesystem_transport(stack_factory):
+    stack = stack_factory(
+        CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0",
+        DASHBOARD_ADMIN_PASSWORD="correct-horse-battery",
+    )
+    stack.wait_for_output("server-less filesystem transport")
+    stack.wait_for_output("Press Ctrl-C")
+    stack.wait_until_serving()
+    stack.login("admin", "correct-horse-battery")
+    # The web process was handed the filesystem broker too, so every check passes; the
+    # heartbeat proves that beat and the worker exchange tasks through it.
+    body = stack.healthz_when(lambda b: b["worker_and_beat"]["ok"])
+    assert body["http_status"] == 200, body
+    assert "correct-horse-battery" not in stack.output  # a password we were given is never echoed
+    # The transport keeps all its files under var/, none in the working directory.
+    assert not (ROOT / "control").exists()
+    assert (stack.var_dir / "celery" / "control").is_dir()
