@@ -11,7 +11,7 @@ FIND_PYTHON := for c in python3.13 python3.12 python3; do \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	    command -v $$c; exit 0; fi; done; exit 1
 
-.PHONY: run test lint bench clean help chromium
+.PHONY: run test lint bench clean help chromium python
 
 help:
 	@echo "make run    install what is needed and start the dashboard on the embedded defaults"
@@ -19,12 +19,18 @@ help:
 	@echo "make lint   ruff over the tree"
 	@echo "make bench  run the benchmarks under bench/"
 
-$(STAMP): pyproject.toml
-	@py=$$($(FIND_PYTHON)) || { \
+NO_PYTHON := { \
 	  echo "error: Python 3.12 or newer is required, and none was found." >&2; \
 	  echo "       Looked for python3.13, python3.12 and python3 on PATH." >&2; \
 	  echo "       Install one (python.org, your package manager, or 'pyenv install 3.13')." >&2; \
-	  exit 1; }; \
+	  exit 1; }
+
+# Which Python the virtual environment would be made with.
+python:
+	@py=$$($(FIND_PYTHON)) || $(NO_PYTHON); echo "$$py ($$($$py --version))"
+
+$(STAMP): pyproject.toml
+	@py=$$($(FIND_PYTHON)) || $(NO_PYTHON); \
 	echo "Using $$py ($$($$py --version))"; \
 	[ -x $(PY) ] || $$py -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

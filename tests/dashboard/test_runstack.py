@@ -171,7 +171,11 @@ def test_make_run_serves_login_shell_and_healthy_stack(stack_factory):
 
     body = stack.healthz_when(lambda b: b["worker_and_beat"]["ok"])
     assert body["http_status"] == 200, body
-    assert body["checks"]["bedrock"]["detail"] == f"http://127.0.0.1:{stack.bedrock_port}"
+    bedrock_url = f"http://127.0.0.1:{stack.bedrock_port}"
+    assert body["checks"]["bedrock"]["detail"] == bedrock_url
+    # The local Bedrock came up seeded with demo jobs (it does not check signatures).
+    with urllib.request.urlopen(bedrock_url + "/evaluation-jobs?maxResults=100", timeout=5) as r:
+        assert len(json.load(r)["jobSummaries"]) >= 10
 
     assert stack.stop() == 0
     assert "Stopped." in stack.output
