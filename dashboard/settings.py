@@ -110,6 +110,10 @@ TEMPLATES = [
     },
 ]
 
+# A full evaluation form (200 tags, 10 custom metrics with their rating scales) posts ~900
+# fields; Django's default cap of 1000 leaves too little room.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 3000
+
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL (postgres://user@host:port/name) switches to PostgreSQL; the default is SQLite.
 DATABASE_URL = env_str("DATABASE_URL")

@@ -2,7 +2,7 @@
 jobs and the models they imported.
 
 Every evaluation job is built as the CreateEvaluationJob request a person would have sent
-(so it passes the contract and rules.py), then given a status and a history.  The same
+(so it passes the contract and jobs.bedrock.rules), then given a status and a history.  The same
 (count, random_seed) always yields the same jobs; only the timestamps move with ``now``.
 """
 
@@ -14,7 +14,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs.bedrock.local import rules
+from jobs.bedrock import rules
 from jobs.bedrock.local.store import (
     NOMINAL_SECONDS,
     evaluation_failure,

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs.bedrock.local import rules
+from jobs.bedrock import rules
 from jobs.bedrock.local.protocol import CachedStructure, ServiceError
 
 UTC = dt.UTC
@@ -422,7 +422,7 @@ class Store:
         existing = self._idempotent("CreateEvaluationJob", params)
         if existing is not None:
             return {"jobArn": existing}
-        violations = rules.evaluation_job_violations(params)
+        violations = rules.evaluation_job_rules(params)
         if violations:
             raise ServiceError("ValidationException", "; ".join(f"{p}: {m}" for p, m in violations))
         name = params["jobName"]
