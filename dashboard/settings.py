@@ -117,22 +117,26 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 3000
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL (postgres://user@host:port/name) switches to PostgreSQL; the default is SQLite.
 DATABASE_URL = env_str("DATABASE_URL")
+# Web, worker and beat write at once: WAL lets readers go on during a write, IMMEDIATE takes the
+# write lock up front instead of failing mid-transaction, and writers wait up to 20 s.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS | DATABASES["default"].get("OPTIONS", {})
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            "OPTIONS": {
-                # Web, worker and beat write at once: WAL lets readers go on during a write,
-                # IMMEDIATE takes the write lock up front instead of failing mid-transaction.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": SQLITE_OPTIONS,
             "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
         }
     }
@@ -286,6 +290,52 @@ for _kind in ("evaluation_jobs", "import_jobs", "imported_models"):
         "schedule": timedelta(seconds=SYNC_DESCRIBE_INTERVAL_SECONDS),
         "options": {"expires": SYNC_DESCRIBE_INTERVAL_SECONDS},
     }
+
+# --- Submissions (jobs/submissions.py) ---
+# A CreateEvaluationJob that met throttling, a 5xx or a timeout is retried by a task with the
+# same client token, this many attempts in all, waiting base * 2^n seconds (capped) between.
+SUBMISSION_MAX_ATTEMPTS = env_int("SUBMISSION_MAX_ATTEMPTS", 8)
+SUBMISSION_RETRY_BASE_SECONDS = env_int("SUBMISSION_RETRY_BASE_SECONDS", 5)
+SUBMISSION_RETRY_MAX_SECONDS = env_int("SUBMISSION_RETRY_MAX_SECONDS", 300)
+# A retry this late (its task was lost: the broker or worker was down) is started again by the
+# periodic resume task, which beat runs this often.
+SUBMISSION_RESUME_GRACE_SECONDS = env_int("SUBMISSION_RESUME_GRACE_SECONDS", 120)
+SUBMISSION_RESUME_INTERVAL_SECONDS = env_int("SUBMISSION_RESUME_INTERVAL_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["evaluation_job_submissions_resume"] = {
+    "task": "jobs.tasks.evaluation_job_submissions_resume",
+    "schedule": timedelta(seconds=SUBMISSION_RESUME_INTERVAL_SECONDS),
+    "options": {"expires": SUBMISSION_RESUME_INTERVAL_SECONDS},
+}
+
+# --- Deletions (jobs/deletions.py) ---
+# BatchDeleteEvaluationJob calls a second, per running batch: paced under Bedrock's
+# control-plane rate so a big batch spends its time deleting, not being throttled (0: no pacing).
+DELETION_CALLS_PER_SECOND = env_int("DELETION_CALLS_PER_SECOND", 5)
+# Throttling or a 5xx: the same call is tried this many times in the task, waiting base * 2^n
+# seconds (capped, jittered) between; then the task hands the rest to a Celery retry.
+DELETION_CALL_ATTEMPTS = env_int("DELETION_CALL_ATTEMPTS", 6)
+DELETION_RETRY_BASE_SECONDS = env_int("DELETION_RETRY_BASE_SECONDS", 1)
+DELETION_RETRY_MAX_SECONDS = env_int("DELETION_RETRY_MAX_SECONDS", 30)
+# An item sent this many times without an answer from Bedrock is marked failed.
+DELETION_MAX_ATTEMPTS = env_int("DELETION_MAX_ATTEMPTS", 12)
+# How long a runner holds a batch and its claimed items without renewing (it renews as it
+# goes): a worker killed mid-batch blocks the batch for at most this long. Past one gateway
+# call with botocore's retries.
+DELETION_LEASE_SECONDS = env_int(
+    "DELETION_LEASE_SECONDS",
+    (BEDROCK_CONNECT_TIMEOUT + BEDROCK_READ_TIMEOUT) * max(1, BEDROCK_MAX_ATTEMPTS) + 30,
+)
+# One task works a batch this long, then queues its own continuation (frees the worker slot
+# and stays well inside CELERY_TASK_SOFT_TIME_LIMIT).
+DELETION_RUN_BUDGET_SECONDS = env_int("DELETION_RUN_BUDGET_SECONDS", 600)
+# A batch with pending items untouched this long is re-enqueued by the periodic resume task.
+DELETION_RESUME_GRACE_SECONDS = env_int("DELETION_RESUME_GRACE_SECONDS", 60)
+DELETION_RESUME_INTERVAL_SECONDS = env_int("DELETION_RESUME_INTERVAL_SECONDS", 30)
+CELERY_BEAT_SCHEDULE["deletion_batches_resume"] = {
+    "task": "jobs.tasks.deletion_batches_resume",
+    "schedule": timedelta(seconds=DELETION_RESUME_INTERVAL_SECONDS),
+    "options": {"expires": DELETION_RESUME_INTERVAL_SECONDS},
+}
 
 # Connection pool for boto3 sized to the worker's concurrency (plus the web process's threads).
 BEDROCK_MAX_POOL_CONNECTIONS = env_int(

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -221,3 +223,161 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.action} {self.target_arn} {self.outcome}"
+
+
+class EvaluationJobSubmission(models.Model):
+    """One CreateEvaluationJob the dashboard was asked to make, recorded before Bedrock is
+    called (see jobs/submissions.py). The idempotency key comes from the review page, so a
+    double click, a resubmitted page or a second tab finds this row instead of making another;
+    the client request token goes to Bedrock with every attempt, so retries make one job."""
+
+    SUBMITTING = "Submitting"
+    SUBMITTED = "Submitted"
+    FAILED = "Failed"
+    STATUSES = [(s, s) for s in (SUBMITTING, SUBMITTED, FAILED)]
+
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    client_request_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16)  # programmatic | judge | human | rag
+    job_name = models.CharField(max_length=63)
+    # The CreateEvaluationJob request as built by the form, without clientRequestToken.
+    request = models.JSONField()
+    status = models.CharField(max_length=16, choices=STATUSES, default=SUBMITTING)
+    job_arn = models.CharField(max_length=2048, blank=True)
+    # Bedrock's last error: the final one when Failed, the latest transient one while retrying.
+    error_code = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # An attempt in flight holds the row until then (a worker that died frees it at this time).
+    attempt_lease_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the next retry is due; the periodic resume task picks up rows long past it.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_by_username = models.CharField(max_length=150)  # kept if the user is deleted
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="submission_status_next"),
+            models.Index(fields=["job_name", "status"], name="submission_name_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_name} ({self.status})"
+
+    @property
+    def is_submitting(self) -> bool:
+        return self.status == self.SUBMITTING
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == self.SUBMITTED
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == self.FAILED
+
+    @property
+    def job_resource_id(self) -> str:
+        """The job's id in our URLs (the ARN's last segment), once Bedrock gave an ARN."""
+        return self.job_arn.rsplit("/", 1)[-1] if self.job_arn else ""
+
+
+class DeletionBatch(models.Model):
+    """One confirmed deletion: what an Admin selected, recorded with one DeletionItem per
+    resource before any Bedrock call (see jobs/deletions.py). Generic over `kind`, so other
+    deletable resources (imported models) reuse the same batches, runner and pages."""
+
+    KINDS = [("evaluation_jobs", "Evaluation jobs")]
+
+    kind = models.CharField(max_length=32, choices=KINDS)
+    # One per confirmation page shown: a double click, a resubmitted or replayed POST finds
+    # this batch instead of making another.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_by_username = models.CharField(max_length=150)  # kept if the user is deleted
+    # What was selected, for people ("All jobs matching status Failed, plus 3 picked") and for
+    # the record (the filter's query string, the picked ids, the excluded ids).
+    description = models.CharField(max_length=500)
+    selection = models.JSONField(default=dict, blank=True)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A batch with pending items not touched by then is resumed by the periodic task (its
+    # task was lost: the broker was down at confirmation, or the worker died).
+    resume_after = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at", "-id"], name="deletionbatch_created")]
+
+    def __str__(self) -> str:
+        return f"deletion #{self.pk} ({self.kind})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def state(self) -> str:
+        """Queued (no worker has started it yet), Running, or Finished."""
+        if self.finished_at is not None:
+            return "Finished"
+        return "Running" if self.started_at is not None else "Queued"
+
+
+class DeletionItem(models.Model):
+    """One resource in a DeletionBatch and what became of it."""
+
+    PENDING = "pending"
+    DELETED = "deleted"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    OUTCOMES = [(o, o.capitalize()) for o in (PENDING, DELETED, FAILED, SKIPPED)]
+
+    batch = models.ForeignKey(DeletionBatch, on_delete=models.CASCADE, related_name="items")
+    arn = models.CharField(max_length=2048)
+    resource_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    status_at_selection = models.CharField(max_length=16, blank=True)
+    outcome = models.CharField(max_length=16, choices=OUTCOMES, default=PENDING)
+    # Bedrock's error code ("404", "400", ThrottlingException...) or ours for a skip.
+    code = models.CharField(max_length=128, blank=True)
+    reason = models.TextField(blank=True)
+    # Bedrock calls that carried this item (a retried call counts again).
+    attempts = models.PositiveIntegerField(default=0)
+    # A runner holds the item from claimed_at, under its token, until it settles it; a claim
+    # older than the lease is free again (its runner died).
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "arn"], name="deletionitem_batch_arn")
+        ]
+        indexes = [models.Index(fields=["batch", "outcome", "id"], name="deletionitem_outcome")]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.outcome}"
+
+    @property
+    def is_settled(self) -> bool:
+        return self.outcome != self.PENDING

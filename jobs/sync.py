@@ -19,12 +19,14 @@ transaction: they commit as they go, and their lease must be visible to other pr
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,10 +236,23 @@ def _kind(kind: str | Kind) -> Kind:
 # --- the sweep ------------------------------------------------------------------------------
 
 
-@dataclass
-class _Listed:
-    canonical: str
-    digest: str
+# What a listing keeps of each summary: (canonical JSON text, digest). A tuple of strings,
+# which the cyclic GC stops tracking, rather than 100k objects it would scan on every pass.
+_Listed = tuple[str, str]
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while applying a listing: the apply allocates about a million
+    objects that all live until it ends, and the GC would scan them again and again (at 100k
+    rows, half the apply's time). It collects them when resumed."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def sweep(*, kind: str | Kind, raise_errors: bool = False) -> SyncRun:
@@ -263,7 +278,8 @@ def _sweep(spec: Kind, lease: locks.Lease, *, raise_errors: bool) -> SyncRun:
     try:
         listed = _list_all(spec, run, lease)
         lease.renew()  # never apply under a lease that may have passed to someone else
-        to_describe = _apply(spec, run, listed)
+        with _gc_paused():
+            to_describe = _apply(spec, run, listed)
         for arn, digest in to_describe:
             lease.keep_alive()
             run.get_calls += 1
@@ -302,7 +318,7 @@ def _list_all(spec: Kind, run: SyncRun, lease: locks.Lease) -> dict[str, _Listed
                 run.list_calls += 1
                 for summary in page:
                     text = _canonical(summary)
-                    listed[summary[spec.arn_key]] = _Listed(text, _digest(text))
+                    listed[summary[spec.arn_key]] = (text, _digest(text))
                 lease.keep_alive()
             return listed
         except RetryableError as exc:
@@ -321,6 +337,7 @@ def _apply(spec: Kind, run: SyncRun, listed: dict[str, _Listed]) -> list[tuple[s
     the rows to describe now (none on the first sweep into an empty mirror)."""
     model = spec.model
     now = timezone.now()
+    # What a changed row gets; description and described_at stay until the new Get.
     fields = [*COMMON_COLUMNS, *spec.column_names, "summary_digest", "needs_description"]
     fields += ["last_synced_at", "listed", "vanished_at"]
     with transaction.atomic():
@@ -335,32 +352,33 @@ def _apply(spec: Kind, run: SyncRun, listed: dict[str, _Listed]) -> list[tuple[s
         changed: list[MirroredResource] = []
         reappeared: list[int] = []
         to_describe: list[tuple[str, str]] = []
-        for arn, item in listed.items():
+        for arn, (text, digest) in listed.items():
             old = existing.get(arn)
-            if old is not None and old[1] == item.digest:
+            if old is not None and old[1] == digest:
                 if not old[2]:
                     reappeared.append(old[0])
                 continue
-            summary = json.loads(item.canonical)
             row = model(
-                **_row(spec, summary),
-                summary_digest=item.digest,
+                **_row(spec, json.loads(text)),
+                summary_digest=digest,
                 needs_description=True,
                 last_synced_at=now,
                 listed=True,
                 vanished_at=None,
             )
-            if old is None:
-                new.append(row)
-            else:
-                row.pk = old[0]
-                changed.append(row)
-            to_describe.append((arn, item.digest))
+            (new if old is None else changed).append(row)
+            to_describe.append((arn, digest))
         vanished = [pk for arn, (pk, _, was) in existing.items() if was and arn not in listed]
 
-        model.objects.bulk_create(new, batch_size=WRITE_BATCH)
-        # bulk_update writes one CASE per column: keep statements modest.
-        model.objects.bulk_update(changed, fields, batch_size=WRITE_BATCH // 4)
+        # One upsert (INSERT ... ON CONFLICT (arn) DO UPDATE) for new and changed rows alike:
+        # as fast as a plain insert, where bulk_update's CASE per column took 3 ms a row.
+        model.objects.bulk_create(
+            [*new, *changed],
+            batch_size=WRITE_BATCH,
+            update_conflicts=True,
+            unique_fields=["arn"],
+            update_fields=fields,
+        )
         for pks, values in (
             (reappeared, {"listed": True, "vanished_at": None}),
             (vanished, {"listed": False, "vanished_at": now}),
@@ -574,7 +592,8 @@ def sync_request(*, kind: str) -> bool:
     from jobs import tasks  # tasks import this module
 
     task = getattr(tasks, f"{spec.name}_sync")
-    transaction.on_commit(task.delay)
+    # robust: a broker that is down is logged, not turned into an error page.
+    transaction.on_commit(task.delay, robust=True)
     return True
 
 

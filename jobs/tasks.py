@@ -89,3 +89,50 @@ FILL_TASKS = {
     "import_jobs": import_jobs_describe_missing,
     "imported_models": imported_models_describe_missing,
 }
+
+
+# --- Submissions (jobs/submissions.py) -------------------------------------------------------
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def evaluation_job_submit_retry(self, submission_id: int) -> None:
+    """Another CreateEvaluationJob attempt for a submission a transient error left Submitting,
+    with its same client token. The service counts attempts and gives up at
+    SUBMISSION_MAX_ATTEMPTS (so Celery's own retry count is unlimited here); each transient
+    failure schedules the next attempt after the backoff the service chose."""
+    from jobs import submissions
+
+    _, retry_in = submissions.evaluation_job_submission_attempt(submission_id=submission_id)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def evaluation_job_submissions_resume() -> None:
+    """Beat: restart submissions whose retry task was lost (broker or worker down)."""
+    from jobs import submissions
+
+    submissions.evaluation_job_submissions_resume()
+
+
+# --- Deletions (jobs/deletions.py) -----------------------------------------------------------
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def deletion_batch_run(self, batch_id: int) -> None:
+    """Work one deletion batch. The service retries throttling and 5xx itself, then asks for
+    a later run (Celery's retry count is unlimited here: items give up on their own after
+    DELETION_MAX_ATTEMPTS); a second delivery while a runner holds the batch returns at once."""
+    from jobs import deletions
+
+    retry_in = deletions.deletion_batch_run(batch_id=batch_id)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deletion_batches_resume() -> None:
+    """Beat: re-enqueue deletion batches whose task was lost (broker or worker down)."""
+    from jobs import deletions
+
+    deletions.deletion_batches_resume()

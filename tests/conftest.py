@@ -17,6 +17,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Users are made per test; the default PBKDF2 costs ~1 s each on these machines."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def local_bedrock(settings):
     """A fresh, empty local Bedrock on a free port, with the control API on; the dashboard's

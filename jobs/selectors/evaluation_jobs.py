@@ -280,7 +280,8 @@ class EvaluationJobLayout:
 
 
 def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=False, default=str)
+    # Sorted keys: PostgreSQL's jsonb does not keep Bedrock's order, so be stable everywhere.
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
 def _pretty_text(text: str) -> str:

@@ -28,9 +28,10 @@ from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import BedrockError
 from jobs.models import AuditEntry, EvaluationJob, SyncRun
 from jobs.pagination import PageTokenError
-from jobs.permissions import BROWSE, OPERATE, requires
+from jobs.permissions import BROWSE, DELETE, OPERATE, requires
 from jobs.selectors import evaluation_jobs as selectors
 from jobs.templatetags.job_format import ago_text
+from jobs.views import deletions as deletion_views
 from jobs.views.filters import (
     EvaluationJobFilterForm,
     filter_query,
@@ -234,7 +235,9 @@ def evaluation_job_list(request: HttpRequest) -> HttpResponse:
         except PageTokenError as exc:
             return _bad_page_token(request, exc, list_url + query)
         page_base = list_url + (query + "&" if query else "?") + "page="
+        token = request.GET.get("page") or ""
         context.update(
+            current_url=page_base + token if token else list_url + query,
             filters=filters,
             page=page,
             query=query,
@@ -245,14 +248,24 @@ def evaluation_job_list(request: HttpRequest) -> HttpResponse:
             # An empty page one with no filter means the mirror is empty; otherwise say why.
             mirror_empty=not page.items and not filters.is_filtered and page.is_first,
         )
+        # Checkboxes and the selection bar for bulk deletion (Admins only).
+        context.update(
+            deletion_views.list_selection_context(request, filters=filters, jobs=page.items)
+        )
     else:
-        context["query"] = ""
+        context.update(query="", current_url=request.get_full_path())
+    if partial != "job-table":
+        context["controls"] = form.controls()
     if partial is None:
         context.update(_sync_context(_initial_banner(), request))
     template = f"{LIST_TEMPLATE}#{partial}" if partial else LIST_TEMPLATE
     response = render(request, template, context)
     # The same URL answers a full page or a partial: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    if partial and request.get_full_path() != context["current_url"]:
+        # A submitted form sends every field, empty ones too: the address bar gets the
+        # short form of the same filter instead.
+        response["HX-Push-Url"] = context["current_url"]
     return response
 
 
@@ -276,7 +289,7 @@ def evaluation_job_counts(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         f"{LIST_TEMPLATE}#status-counts",
-        {"chips": chips, "all_url": all_url, "any_selected": any_selected, "counted": True},
+        {"chips": chips, "all_url": all_url, "any_selected": any_selected},
     )
 
 
@@ -287,11 +300,9 @@ def evaluation_job_row(request: HttpRequest, job_id: str) -> HttpResponse:
     job = selectors.evaluation_job_get(resource_id=job_id)
     if job is None:
         return HttpResponse("")  # swapping the row for nothing removes it and its poll
-    return render(
-        request,
-        f"{LIST_TEMPLATE}#job-row",
-        {"job": job, "job_prefix": _list_url(), "now": timezone.now()},
-    )
+    context = {"job": job, "job_prefix": _list_url(), "now": timezone.now()}
+    context.update(deletion_views.row_selection_context(request, job=job))
+    return render(request, f"{LIST_TEMPLATE}#job-row", context)
 
 
 # --- One job ----------------------------------------------------------------------------------
@@ -305,10 +316,13 @@ def _get_job(job_id: str) -> EvaluationJob:
 
 
 def _describe_if_needed(job: EvaluationJob) -> tuple[EvaluationJob, BedrockError | None]:
-    """Fetch the description now if it was never fetched, or if the job is running and what
-    we have is older than DESCRIPTION_MAX_AGE. A Bedrock failure is returned, not raised."""
-    stale = job.described_at is None or (
-        job.is_running and timezone.now() - job.described_at > DESCRIPTION_MAX_AGE
+    """Fetch the description now if it was never fetched, if a sweep saw the job change since
+    (needs_description), or if the job is running and what we have is older than
+    DESCRIPTION_MAX_AGE. A Bedrock failure is returned, not raised."""
+    stale = (
+        job.described_at is None
+        or job.needs_description
+        or (job.is_running and timezone.now() - job.described_at > DESCRIPTION_MAX_AGE)
     )
     if job.description is not None and not stale:
         return job, None
@@ -332,7 +346,7 @@ def _status_context(job: EvaluationJob, request: HttpRequest, error: BedrockErro
         "stop_url": prefix + "stop/",
         "show_stop": job.can_stop and request.user.has_perm(OPERATE),
         "delete_url": f"{delete_url}?job={job.resource_id}"
-        if delete_url and job.can_delete and request.user.has_perm("jobs.delete_jobs")
+        if delete_url and job.can_delete and request.user.has_perm(DELETE)
         else "",
         "now": timezone.now(),
     }

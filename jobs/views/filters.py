@@ -3,7 +3,8 @@ from it (pages, status chips, clear filters), so a URL always reproduces the vie
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -27,6 +28,31 @@ def _any(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 class DateInput(forms.DateInput):
     input_type = "date"
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class FilterField:
+    """One filter control, ready for the template: Django's widget templates cost about
+    0.3 ms per field, a fifth of the page, so the list page writes its few controls itself."""
+
+    name: str
+    label: str
+    kind: str  # select | search | date | checkbox
+    value: str
+    errors: list[str]
+    options: tuple[Option, ...] = ()
+    placeholder: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"id_{self.name}"
 
 
 class EvaluationJobFilterForm(forms.Form):
@@ -59,7 +85,7 @@ class EvaluationJobFilterForm(forms.Form):
     created_after = forms.DateField(label="Created on or after", required=False, widget=DateInput)
     created_before = forms.DateField(label="Created on or before", required=False, widget=DateInput)
     vanished = forms.BooleanField(label="Show vanished", required=False)
-    sort = forms.ChoiceField(choices=SORTS, required=False)
+    sort = forms.ChoiceField(label="Order", choices=SORTS, required=False)
     size = forms.TypedChoiceField(
         label="Per page",
         choices=[(n, n) for n in PAGE_SIZES],
@@ -94,6 +120,58 @@ class EvaluationJobFilterForm(forms.Form):
     @property
     def page_size(self) -> int:
         return self.cleaned_data.get("size") or DEFAULT_PAGE_SIZE
+
+    def _raw(self, name: str) -> Any:
+        field = self.fields[name]
+        return field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+
+    def _field_errors(self, name: str) -> list[str]:
+        return list(self.errors.get(name, [])) if self.is_bound else []
+
+    def controls(self) -> FilterControls:
+        """The filter bar, as plain data for the template (see FilterField)."""
+        chosen = set(self._raw("status") or [])
+        fields = []
+        for name, field in self.fields.items():
+            if name in ("status", "vanished"):
+                continue
+            raw = self._raw(name)
+            value = "" if raw is None else str(raw)
+            options: tuple[Option, ...] = ()
+            if isinstance(field, forms.ChoiceField):
+                if name == "size" and not value:
+                    value = str(DEFAULT_PAGE_SIZE)
+                options = tuple(
+                    Option(str(v), str(lab), str(v) == value) for v, lab in field.choices
+                )
+                kind = "select"
+            else:
+                kind = "date" if isinstance(field, forms.DateField) else "search"
+            fields.append(
+                FilterField(
+                    name=name,
+                    label=str(field.label),
+                    kind=kind,
+                    value=value,
+                    errors=self._field_errors(name),
+                    options=options,
+                    placeholder=field.widget.attrs.get("placeholder", ""),
+                )
+            )
+        return FilterControls(
+            statuses=[Option(v, lab, v in chosen) for v, lab in self.fields["status"].choices],
+            status_errors=self._field_errors("status"),
+            vanished=bool(self._raw("vanished")),
+            fields=fields,
+        )
+
+
+@dataclass(frozen=True)
+class FilterControls:
+    statuses: list[Option]
+    status_errors: list[str]
+    vanished: bool
+    fields: list[FilterField]
 
 
 def filter_query(filters: EvaluationJobFilters, *, size: int, **extra: str) -> str:

@@ -38,3 +38,118 @@
   document.addEventListener("DOMContentLoaded", function () { showCopyButtons(document); });
   document.addEventListener("htmx:afterSettle", function (event) { showCopyButtons(event.target); });
 })();
+
+// === Evaluation job forms (issue 5) ==========================================================
+(function () {
+  // Controls only a page without JavaScript needs are hidden from here on (CSS: .js .nojs-only).
+  document.documentElement.classList.add("js");
+
+  // Forms with data-submit-once (the review page's Submit) send one POST: a second click is
+  // ignored and the buttons are disabled once the first has gone out. The server would answer
+  // a second POST with the same submission anyway (its idempotency key); this spares the wait.
+  function submitButtons(form) {
+    return form.querySelectorAll("button[type=submit], input[type=submit]");
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.matches || !form.matches("form[data-submit-once]")) return;
+    if (form.dataset.submitted === "true") {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitted = "true";
+    var submitter = event.submitter;
+    // After this tick, so the clicked button's name and value still go with the form.
+    setTimeout(function () {
+      submitButtons(form).forEach(function (button) { button.disabled = true; });
+      if (submitter && submitter.dataset.busyLabel) {
+        submitter.dataset.label = submitter.textContent;
+        submitter.textContent = submitter.dataset.busyLabel;
+      }
+      form.setAttribute("aria-busy", "true");
+    }, 0);
+  });
+
+  // Back to a page the browser kept in memory: its buttons work again (a resubmit of the same
+  // review page is answered with the submission it already made).
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
+      delete form.dataset.submitted;
+      form.removeAttribute("aria-busy");
+      submitButtons(form).forEach(function (button) {
+        button.disabled = false;
+        if (button.dataset.label) button.textContent = button.dataset.label;
+      });
+    });
+  });
+
+  // The error summary at the top of a form takes the focus, so it is read first.
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+  });
+
+  // An answer to an element that a swap has meanwhile removed (a box being validated when
+  // "Add ..." replaced its section) is dropped: it has nowhere to go.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && !document.documentElement.contains(elt)) event.detail.shouldSwap = false;
+  });
+
+  // Choices the server refreshes out of band (a dataset's metrics, after a custom metric was
+  // named) keep what the user ticked since the request left: the server drew what was ticked
+  // when it was sent.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    var fragment = event.detail && event.detail.fragment;
+    if (!target || !fragment || !target.classList.contains("w-checkboxselectmultiple")) return;
+    var ticked = {};
+    target.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      ticked[box.value] = box.checked;
+    });
+    fragment.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      if (!Object.prototype.hasOwnProperty.call(ticked, box.value)) return;
+      box.checked = ticked[box.value];
+      box.toggleAttribute("checked", ticked[box.value]);
+    });
+  });
+
+  // After "Add ..." brought a new row, put the cursor in its first box.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var source = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!source || !source.classList || !source.classList.contains("add-row")) return;
+    var rows = event.target.querySelectorAll ? event.target.querySelectorAll(".row") : [];
+    var last = rows[rows.length - 1];
+    var input = last && last.querySelector("input[type=text], select, textarea");
+    if (input) input.focus();
+  });
+})();
+
+// === Bulk deletion (issue 6) =================================================================
+(function () {
+  // The confirmation page: above 100 jobs the number must be typed. The server checks it
+  // anyway; this only keeps the Delete button disabled until what is typed matches.
+  function syncTypedCount(input) {
+    var form = input.form;
+    if (!form) return;
+    var typed = input.value.replace(/[\s,._']/g, "");
+    var ok = typed === input.dataset.confirmCount;
+    form.querySelectorAll("button[type=submit]").forEach(function (button) {
+      button.disabled = !ok;
+    });
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("input[data-confirm-count]")) {
+      syncTypedCount(event.target);
+    }
+  });
+
+  function syncAll() {
+    document.querySelectorAll("input[data-confirm-count]").forEach(syncTypedCount);
+  }
+  document.addEventListener("DOMContentLoaded", syncAll);
+  // After the submit-once handler above re-enables buttons on a page restored from memory.
+  window.addEventListener("pageshow", syncAll);
+})();

@@ -35,6 +35,7 @@ db = settings.DATABASES["default"]
 print(json.dumps({
     "debug": settings.DEBUG,
     "engine": db["ENGINE"], "db_name": str(db["NAME"]), "db_host": db.get("HOST", ""),
+    "db_options": db.get("OPTIONS", {}),
     "broker": settings.CELERY_BROKER_URL, "celery_broker": app.conf.broker_url,
     "endpoint": settings.BEDROCK_ENDPOINT_URL, "region": settings.AWS_REGION,
     "secret_key": settings.SECRET_KEY, "allowed_hosts": settings.ALLOWED_HOSTS,
@@ -143,3 +144,10 @@ def test_celery_is_configured_for_reliability():
     assert conf["visibility_timeout"] > conf["time_limit"]
     assert conf["accept"] == ["json"] and conf["serializer"] == "json"
     assert "heartbeat" in conf["beat"]
+
+
+def test_a_sqlite_database_url_keeps_the_concurrency_options(tmp_path):
+    conf = load(DATABASE_URL=f"sqlite:///{tmp_path}/other.sqlite3")
+    assert conf["engine"] == "django.db.backends.sqlite3"
+    assert conf["db_options"]["transaction_mode"] == "IMMEDIATE"
+    assert conf["db_options"]["timeout"] == 20

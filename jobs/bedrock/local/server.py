@@ -22,7 +22,9 @@ Control API (JSON in and out; errors in the AWS format):
                                  "model_import_jobs": m, "imported_models": k}
     POST /_local/jobs/status    {"arn": ..., "status": ...}: force a job's status (any kind)
     GET  /_local/calls          {"ListEvaluationJobs": 3, ...}: calls that reached each operation
-    POST /_local/calls/reset    zero the call counts ({})
+    POST /_local/calls/reset    zero the call counts and the send log ({})
+    GET  /_local/sends          {"arn:...": [t1, t2], ...}: when each identifier was sent in a
+                                BatchDeleteEvaluationJob call (Unix times, faulted calls too)
 
 Behaviour worth knowing: a job whose name contains "fail" ends Failed; a forced status sticks
 (pending transitions are cancelled); reset keeps the fault settings.
@@ -67,6 +69,10 @@ OPERATIONS = (
 )
 
 CONTROL_PREFIX = "/_local/"
+
+# Operations whose identifiers are logged with the time of each call that carried them, so a
+# test can prove nothing was sent again after the dashboard settled it.
+SEND_LOGGED = {"BatchDeleteEvaluationJob": "jobIdentifiers"}
 
 _UNSET: Any = object()
 
@@ -275,6 +281,7 @@ class LocalBedrock:
             random_seed=random_seed,
         )
         self._calls: Counter[str] = Counter()
+        self._sends: dict[str, list[float]] = {}
         self._calls_lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -394,6 +401,27 @@ class LocalBedrock:
     def reset_call_counts(self) -> None:
         with self._calls_lock:
             self._calls.clear()
+            self._sends.clear()
+
+    def sends(self) -> dict[str, list[float]]:
+        """{identifier: [Unix time of each call that carried it]} for the operations in
+        SEND_LOGGED, whether or not a fault answered the call."""
+        with self._calls_lock:
+            return {ident: list(times) for ident, times in self._sends.items()}
+
+    def _log_sends(self, operation: str, body: bytes) -> None:
+        member = SEND_LOGGED.get(operation)
+        if member is None:
+            return
+        try:
+            identifiers = json.loads(body or b"{}").get(member) or []
+        except (ValueError, AttributeError):
+            return  # the validator answers a malformed body
+        now = time.time()
+        with self._calls_lock:
+            for ident in identifiers:
+                if isinstance(ident, str):
+                    self._sends.setdefault(ident, []).append(now)
 
     # --- request handling ------------------------------------------------------------------
 
@@ -413,6 +441,7 @@ class LocalBedrock:
         op, labels = matched
         with self._calls_lock:
             self._calls[op.name] += 1
+        self._log_sends(op.name, body)
         self.faults.admit(op.name)
         params = protocol.parse_request(op, labels, query, dict(headers.items()), body)
         violations = validate(op.name, params)
@@ -457,6 +486,8 @@ class LocalBedrock:
                 result = self.force_status(data["arn"], data["status"])
             elif route == ("GET", "/_local/calls"):
                 result = self.call_counts()
+            elif route == ("GET", "/_local/sends"):
+                result = self.sends()
             elif route == ("POST", "/_local/calls/reset"):
                 self.reset_call_counts()
                 result = {}

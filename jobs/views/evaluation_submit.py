@@ -1,0 +1,840 @@
+"""Building and submitting evaluation jobs: the kind chooser, one form per kind (rows added and
+removed with htmx or, without JavaScript, by submit buttons that re-render the form), inline
+validation as the user types, the review step with the exact request, the submission, its
+progress page, and Clone.
+
+The forms (jobs.forms) own every rule; these views only move data between the browser, the
+forms and the submission service (jobs.submissions). The review page carries the form data
+in one signed blob, with the idempotency key that makes a second POST of the same page find
+the first submission instead of making another job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from jobs import submissions, sync
+from jobs.bedrock import client as bedrock
+from jobs.bedrock import contract, rules
+from jobs.bedrock.errors import BedrockError
+from jobs.forms import FORMS, form_data, initial_from_description, name_check
+from jobs.forms.evaluation import OPERATION, EvaluationJobForm
+from jobs.forms.fields import OpenChoiceField
+from jobs.forms.paths import FormField, RowField, humanize
+from jobs.models import EvaluationJob, EvaluationJobSubmission
+from jobs.permissions import OPERATE, requires
+
+NEW_TEMPLATE = "jobs/evaluation_job_new.html"
+FORM_TEMPLATE = "jobs/evaluation_job_form.html"
+REVIEW_TEMPLATE = "jobs/evaluation_job_review.html"
+SUBMISSION_TEMPLATE = "jobs/submission_detail.html"
+
+PAYLOAD_SALT = "jobs.evaluation_job_review"
+# A review page older than this asks to review again (the data may be stale: names taken...).
+REVIEW_MAX_AGE_SECONDS = 24 * 3600
+
+# What each kind is for, on the chooser's cards.
+KIND_CARDS = [
+    (
+        rules.KIND_PROGRAMMATIC,
+        "Score one model with algorithms: accuracy, robustness and toxicity, on built-in "
+        "datasets or your own prompts.",
+    ),
+    (
+        rules.KIND_JUDGE,
+        "An evaluator model grades one model's responses: correctness, helpfulness, harmfulness "
+        "and more, plus custom metrics with your own rating scales.",
+    ),
+    (
+        rules.KIND_HUMAN,
+        "Your work team rates one model, or compares two side by side, on up to ten metrics "
+        "you define, through a SageMaker Augmented AI flow.",
+    ),
+    (
+        rules.KIND_RAG,
+        "Evaluate a Bedrock knowledge base (retrieval, or retrieve and generate) or your own "
+        "RAG system's responses, graded by an evaluator model.",
+    ),
+]
+
+# Formsets as the page shows them: title, what "add" says, a row's name, what it is for.
+FORMSET_TEXT = {
+    "tags": ("Tags", "Add tag", "Tag", "Key and value pairs attached to the job; up to 200."),
+    "models": (
+        "Models under evaluation",
+        "Add a second model",
+        "Model",
+        "",
+    ),
+    "custom_metrics": ("Custom metrics", "Add custom metric", "Custom metric", ""),
+    "datasets": (
+        "Datasets and metrics",
+        "Add dataset",
+        "Dataset",
+        "Up to 5 prompt datasets, each with the task type it tests and the metrics to compute.",
+    ),
+}
+FORMSET_HELP = {
+    (rules.KIND_HUMAN, "models"): (
+        "One model to rate on its own, or two to compare side by side (the Comparison rating "
+        "methods need two)."
+    ),
+    (rules.KIND_HUMAN, "custom_metrics"): (
+        "What workers rate: 1 to 10 metrics, each with its rating method. Datasets list them "
+        "by name."
+    ),
+    (rules.KIND_JUDGE, "custom_metrics"): (
+        "Optional: up to 10 metrics of your own that the evaluator model scores with your "
+        "instructions and rating scale."
+    ),
+    (rules.KIND_RAG, "custom_metrics"): (
+        "Optional: up to 10 metrics of your own that the evaluator model scores with your "
+        "instructions and rating scale."
+    ),
+}
+# Formsets in page order; the rows they must keep (no Remove button below it).
+FORMSET_ORDER = ["models", "custom_metrics", "datasets", "tags"]
+MIN_ROWS = {"models": 1, "datasets": 1, "tags": 0}
+
+# Main-form fields by section.
+JOB_FIELDS = ["name", "description", "role_arn", "output_s3_uri", "kms_key"]
+EVALUATOR_FIELDS = ["evaluator_model", "custom_metrics_evaluator_model"]
+HUMAN_FIELDS = ["flow_definition_arn", "instructions"]
+KB = "kb_retrieve kb_retrieve_and_generate"
+KB_RAG = "kb_retrieve_and_generate"
+PRECOMPUTED = "precomputed_retrieve precomputed_retrieve_and_generate"
+# RAG fields and the sources (the `source` choice) they apply to; CSS hides the others.
+RAG_FIELDS = [
+    ("knowledge_base_id", KB),
+    ("generator_model_arn", KB_RAG),
+    ("number_of_results", KB),
+    ("search_type", KB),
+    ("prompt_template", KB_RAG),
+    ("rag_source_identifier", PRECOMPUTED),
+    ("external_sources_json", "external_sources"),
+]
+RAG_ADVANCED = [
+    ("filter_json", KB),
+    ("implicit_filter_json", KB),
+    ("reranking_json", KB),
+    ("guardrail_json", KB_RAG),
+    ("inference_config_json", KB_RAG),
+    ("additional_fields_json", KB_RAG),
+    ("orchestration_json", KB_RAG),
+]
+
+_ROW_KEY = re.compile(r"^(?P<prefix>[a-z_]+)-(?P<index>\d+)-(?P<field>.+)$")
+_TEXT_WIDGETS = (forms.TextInput, forms.Textarea, forms.NumberInput)
+
+
+# --- helpers: kinds, forms, data ---------------------------------------------------------------
+
+
+def _form_class(kind: str) -> type[EvaluationJobForm]:
+    try:
+        return FORMS[kind]
+    except KeyError:
+        raise Http404(f"No evaluation job kind {kind!r}.") from None
+
+
+def _name_taken(name: str) -> bool:
+    return submissions.evaluation_job_name_taken(name=name)
+
+
+def _post_data(post: QueryDict) -> QueryDict:
+    """The form's own data from a POST: without the CSRF token and the page's controls."""
+    data = post.copy()
+    for key in ("csrfmiddlewaretoken", "_action", "payload", "part"):
+        data.pop(key, None)
+    return data
+
+
+def _as_querydict(data: dict[str, Any]) -> QueryDict:
+    out = QueryDict(mutable=True)
+    for key, value in data.items():
+        out.setlist(key, [str(v) for v in value] if isinstance(value, list) else [str(value)])
+    return out
+
+
+def _bind(kind: str, data: QueryDict, *, name_taken: bool = True) -> EvaluationJobForm:
+    form = _form_class(kind)(data, name_taken=_name_taken if name_taken else None)
+    return form
+
+
+def _rows(data: QueryDict, prefix: str) -> int:
+    try:
+        return max(0, int(data.get(f"{prefix}-TOTAL_FORMS") or 0))
+    except ValueError:
+        return 0
+
+
+def _add_row(form_class: type[EvaluationJobForm], data: QueryDict, prefix: str) -> None:
+    formset_class = form_class.formset_classes[prefix]
+    total = _rows(data, prefix)
+    if total >= formset_class.max_num:
+        return
+    # A new row starts from its fields' initial values (the radios' defaults), as an empty
+    # form would show them; unchanged, it is left out of the request.
+    for name, field in formset_class.form.base_fields.items():
+        if field.initial is not None and not callable(field.initial):
+            data.setlist(f"{prefix}-{total}-{name}", [str(field.initial)])
+    data[f"{prefix}-TOTAL_FORMS"] = str(total + 1)
+    data.setdefault(f"{prefix}-INITIAL_FORMS", "0")
+
+
+def _remove_row(data: QueryDict, prefix: str, index: int) -> None:
+    """Drop row `index` and renumber the rows after it, so the formset has no gaps."""
+    total = _rows(data, prefix)
+    if not 0 <= index < total:
+        return
+    moved: dict[str, list[str]] = {}
+    for key in list(data.keys()):
+        match = _ROW_KEY.match(key)
+        if not match or match["prefix"] != prefix:
+            continue
+        values = data.getlist(key)
+        del data[key]
+        row = int(match["index"])
+        if row != index:
+            moved[f"{prefix}-{row - 1 if row > index else row}-{match['field']}"] = values
+    for key, values in moved.items():
+        data.setlist(key, values)
+    data[f"{prefix}-TOTAL_FORMS"] = str(total - 1)
+    initial = _rows_initial(data, prefix)
+    if index < initial:
+        data[f"{prefix}-INITIAL_FORMS"] = str(initial - 1)
+
+
+def _rows_initial(data: QueryDict, prefix: str) -> int:
+    try:
+        return max(0, int(data.get(f"{prefix}-INITIAL_FORMS") or 0))
+    except ValueError:
+        return 0
+
+
+def _drop_deleted_rows(form_class: type[EvaluationJobForm], data: QueryDict) -> None:
+    """Rows posted with DELETE checked (a page without our Remove buttons) are removed."""
+    for prefix in form_class.formset_classes:
+        for index in reversed(range(_rows(data, prefix))):
+            if data.get(f"{prefix}-{index}-DELETE"):
+                _remove_row(data, prefix, index)
+
+
+def _encode_payload(kind: str, data: QueryDict, key: str) -> str:
+    body = {"kind": kind, "key": key, "data": {k: data.getlist(k) for k in data}}
+    return signing.dumps(body, salt=PAYLOAD_SALT, compress=True)
+
+
+def _decode_payload(blob: str, *, max_age: int | None = REVIEW_MAX_AGE_SECONDS) -> dict[str, Any]:
+    body = signing.loads(blob, salt=PAYLOAD_SALT, max_age=max_age)
+    if not isinstance(body, dict) or not {"kind", "key", "data"} <= body.keys():
+        raise signing.BadSignature("malformed payload")
+    return body
+
+
+# --- helpers: rendering ---------------------------------------------------------------------
+
+
+@dataclass
+class FormsetView:
+    """A formset as its section of the page shows it."""
+
+    name: str
+    formset: Any
+    title: str
+    add_label: str
+    row_label: str
+    help: str
+    min_rows: int
+
+    @property
+    def rows(self) -> list[tuple[int, forms.Form]]:
+        return list(enumerate(self.formset.forms))
+
+    @property
+    def can_add(self) -> bool:
+        return self.formset.total_form_count() < self.formset.max_num
+
+    @property
+    def can_remove(self) -> bool:
+        return self.formset.total_form_count() > self.min_rows
+
+    @property
+    def max_num(self) -> int:
+        return self.formset.max_num
+
+
+def _formset_views(form: EvaluationJobForm) -> dict[str, FormsetView]:
+    out = {}
+    for name in FORMSET_ORDER:
+        if name not in form.formsets:
+            continue
+        title, add, row, help_text = FORMSET_TEXT[name]
+        minimum = MIN_ROWS.get(name, 1 if form.kind == rules.KIND_HUMAN else 0)
+        out[name] = FormsetView(
+            name=name,
+            formset=form.formsets[name],
+            title=title,
+            add_label=add,
+            row_label=row,
+            help=FORMSET_HELP.get((form.kind, name), help_text),
+            min_rows=minimum,
+        )
+    return out
+
+
+def _all_bound_fields(form: EvaluationJobForm) -> Iterator[forms.BoundField]:
+    yield from form
+    for formset in form.formsets.values():
+        for row in formset.forms:
+            for bound in row:
+                if bound.name != "DELETE":
+                    yield bound
+
+
+def _wire(form: EvaluationJobForm, urls: dict[str, str]) -> None:
+    """htmx on every input: validate as the user types (debounced), and re-render what a
+    choice changes (a task type narrows its row's datasets and metrics; a RAG source changes
+    the datasets' metrics). Browser-side `required` is off: the no-JS Add and Remove buttons
+    submit half-filled forms, and the server says what is missing."""
+    form.use_required_attribute = False
+    for formset in form.formsets.values():
+        for row in formset.forms:
+            row.use_required_attribute = False
+    for bound in _all_bound_fields(form):
+        widget = bound.field.widget
+        auto_id = bound.auto_id
+        attrs = {
+            "aria-describedby": (
+                f"{auto_id}_helptext {auto_id}-errors" if bound.help_text else f"{auto_id}-errors"
+            ),
+            "hx-post": urls["validate"],
+            "hx-target": f"#{auto_id}-errors",
+            "hx-swap": "outerHTML",
+            "hx-sync": "this:replace",
+        }
+        if isinstance(widget, _TEXT_WIDGETS):
+            attrs["hx-trigger"] = "input changed delay:500ms, change"
+        else:
+            attrs["hx-trigger"] = "change"
+        if bound.name == "task_type" and bound.form.prefix:
+            # The row's built-in datasets and metrics come back for the new task type.
+            attrs |= {
+                "hx-post": urls["section"],
+                "hx-swap": "none",
+                "hx-vals": json.dumps({"part": f"choices:{bound.form.prefix}"}),
+            }
+            del attrs["hx-target"]
+        elif bound.name == "source" and not bound.form.prefix and form.kind == rules.KIND_RAG:
+            # Retrieval-only and retrieve-and-generate evaluations have different metrics.
+            attrs |= {
+                "hx-post": urls["section"],
+                "hx-swap": "none",
+                "hx-vals": json.dumps({"part": "choices"}),
+            }
+            del attrs["hx-target"]
+        if isinstance(widget, forms.Textarea) and "spellcheck" not in widget.attrs:
+            attrs["spellcheck"] = "true"
+        widget.attrs.update(attrs)
+
+
+def _urls(kind: str) -> dict[str, str]:
+    return {
+        "form": reverse("evaluation_job_form", args=[kind]),
+        "validate": reverse("evaluation_job_form_validate", args=[kind]),
+        "section": reverse("evaluation_job_form_section", args=[kind]),
+        "submit": reverse("evaluation_job_submit", args=[kind]),
+        "new": reverse("evaluation_job_new"),
+        "list": reverse("evaluation_job_list"),
+    }
+
+
+def _error_summary(form: EvaluationJobForm) -> list[dict[str, str]]:
+    """Every error on the page, each with where it is, for the summary at the top."""
+    out = [{"label": "", "message": str(e), "anchor": ""} for e in form.non_field_errors()]
+    for bound in form:
+        for error in bound.errors:
+            out.append({"label": str(bound.label), "message": error, "anchor": bound.auto_id})
+    views = _formset_views(form)
+    for name, formset in form.formsets.items():
+        view = views.get(name)
+        title = view.title if view else name
+        row_label = view.row_label if view else name
+        for error in formset.non_form_errors():
+            out.append({"label": title, "message": error, "anchor": f"formset-{name}"})
+        for index, row in enumerate(formset.forms):
+            for error in row.non_field_errors():
+                out.append(
+                    {
+                        "label": f"{row_label} {index + 1}",
+                        "message": error,
+                        "anchor": f"row-{row.prefix}",
+                    }
+                )
+            for bound in row:
+                for error in bound.errors:
+                    out.append(
+                        {
+                            "label": f"{row_label} {index + 1}: {bound.label}",
+                            "message": error,
+                            "anchor": bound.auto_id,
+                        }
+                    )
+    return out
+
+
+def _form_context(
+    form: EvaluationJobForm,
+    *,
+    show_errors: bool,
+    title: str = "",
+    clone_of: EvaluationJob | None = None,
+    notice: str = "",
+) -> dict[str, Any]:
+    kind = form.kind
+    urls = _urls(kind)
+    _wire(form, urls)
+    fields = form.fields
+    summary = _error_summary(form) if show_errors and form.is_bound and not form.is_valid() else []
+    return {
+        "form": form,
+        "kind": kind,
+        "kind_label": rules.KIND_LABELS[kind],
+        "urls": urls,
+        "show_errors": show_errors,
+        "error_summary": summary,
+        "formsets": _formset_views(form),
+        "job_fields": [form[n] for n in JOB_FIELDS],
+        "evaluator_fields": [form[n] for n in EVALUATOR_FIELDS if n in fields],
+        "human_fields": [form[n] for n in HUMAN_FIELDS if n in fields],
+        "rag_fields": [(form[n], show) for n, show in RAG_FIELDS if n in fields],
+        "rag_advanced": [(form[n], show) for n, show in RAG_ADVANCED if n in fields],
+        "rag_advanced_open": any(
+            form.is_bound and (form[n].value() or (show_errors and form[n].errors))
+            for n, _ in RAG_ADVANCED
+            if n in fields
+        ),
+        "title": title or f"New evaluation job: {rules.KIND_LABELS[kind]}",
+        "clone_of": clone_of,
+        "notice": notice,
+    }
+
+
+def _render_form(request: HttpRequest, form: EvaluationJobForm, **kwargs: Any) -> HttpResponse:
+    return render(request, FORM_TEMPLATE, _form_context(form, **kwargs))
+
+
+def _render_parts(request: HttpRequest, form: EvaluationJobForm, parts: list[str]) -> HttpResponse:
+    """Named partials of the form page for htmx, without errors:
+
+    - "formset:<name>": a formset's section (the swap target);
+    - "choices:<prefix>-<index>": the fields of one dataset row whose choices follow its task
+      type (built-in datasets, metrics), out of band;
+    - "choices": the metric choices of every dataset row, out of band.
+
+    Only choices are swapped out of band, never a box the user may be typing in.
+    """
+    context = _form_context(form, show_errors=False)
+    views = context["formsets"]
+    datasets = views["datasets"].formset.forms if "datasets" in views else []
+    html = []
+    for part in parts:
+        kind, _, name = part.partition(":")
+        if kind == "formset" and name in views:
+            html.append(
+                render_to_string(
+                    f"{FORM_TEMPLATE}#formset", {**context, "fs": views[name]}, request=request
+                )
+            )
+        elif kind == "choices":
+            rows = [row for row in datasets if not name or row.prefix == name]
+            for row in rows:
+                names = ["builtin_dataset", "metrics"] if name else ["metrics"]
+                for field in names:
+                    if field in row.fields:
+                        html.append(
+                            render_to_string(
+                                f"{FORM_TEMPLATE}#field",
+                                {**context, "f": row[field], "field_oob": True},
+                                request=request,
+                            )
+                        )
+    return HttpResponse("".join(html))
+
+
+# --- the kind chooser and the form ----------------------------------------------------------
+
+
+@requires(OPERATE)
+@require_GET
+def evaluation_job_new(request: HttpRequest) -> HttpResponse:
+    cards = [
+        {
+            "kind": kind,
+            "label": rules.KIND_LABELS[kind],
+            "text": text,
+            "url": reverse("evaluation_job_form", args=[kind]),
+        }
+        for kind, text in KIND_CARDS
+    ]
+    return render(
+        request, NEW_TEMPLATE, {"cards": cards, "list_url": reverse("evaluation_job_list")}
+    )
+
+
+@requires(OPERATE)
+@require_http_methods(["GET", "POST"])
+def evaluation_job_form(request: HttpRequest, kind: str) -> HttpResponse:
+    """GET: an empty form (or, with ?submission=<id>, a failed submission's data with
+    Bedrock's error on its field). POST: add or remove a row, come back from the review
+    page, or review: errors on the form, or the review page."""
+    form_class = _form_class(kind)
+    if request.method == "GET":
+        if request.GET.get("submission", "").isdigit():
+            return _failed_submission_form(request, kind, int(request.GET["submission"]))
+        return _render_form(request, form_class(name_taken=_name_taken), show_errors=False)
+
+    action = request.POST.get("_action", "review")
+    if action == "edit":
+        return _back_to_edit(request, kind)
+    data = _post_data(request.POST)
+    _drop_deleted_rows(form_class, data)
+    verb, _, target = action.partition(":")
+    if verb in {"add", "remove", "refresh"}:
+        prefix, _, index = target.partition(":")
+        if verb == "add" and prefix in form_class.formset_classes:
+            _add_row(form_class, data, prefix)
+        elif verb == "remove" and prefix in form_class.formset_classes and index.isdigit():
+            _remove_row(data, prefix, int(index))
+        form = _bind(kind, data)
+        if request.htmx and prefix in form_class.formset_classes:
+            parts = [f"formset:{prefix}"]
+            if prefix == "custom_metrics":
+                parts.append("choices")  # the datasets may list the custom metrics by name
+            return _render_parts(request, form, parts)
+        return _render_form(request, form, show_errors=False)
+
+    form = _bind(kind, data)
+    if not form.is_valid():
+        _check_filled_in(form)
+        return _render_form(request, form, show_errors=True)
+    return _render_review(request, form, data)
+
+
+def _check_filled_in(form: EvaluationJobForm) -> None:
+    """While some field is missing, the request cannot be checked as a whole: check each value
+    that is filled in at its own path, and say which required rows are missing, so that the
+    first Review already lists most of what Bedrock would refuse."""
+    if form.is_valid() or form.violations:
+        return  # the contract and the rules ran: their errors are on the form already
+    for bound in list(_all_bound_fields(form)):
+        if not bound.errors:
+            for message in _contract_errors(form, bound):
+                bound.form.add_error(bound.name, message)
+    for view in _formset_views(form).values():
+        formset = view.formset
+        if view.min_rows and not formset.non_form_errors() and not formset.included_forms():
+            message = f"Fill in at least one {view.row_label.lower()}."
+            formset.non_form_errors().append(forms.ValidationError(message))
+
+
+def _render_review(request: HttpRequest, form: EvaluationJobForm, data: QueryDict) -> HttpResponse:
+    job_request = form.build_request()
+    payload = _encode_payload(form.kind, data, uuid.uuid4().hex)
+    pretty = json.dumps(job_request, indent=2, ensure_ascii=False)
+    compact = json.dumps(job_request, separators=(",", ":"), ensure_ascii=False)
+    cli = (
+        f"aws bedrock create-evaluation-job --region {shlex.quote(settings.AWS_REGION)} "
+        f"--cli-input-json {shlex.quote(compact)}"
+    )
+    return render(
+        request,
+        REVIEW_TEMPLATE,
+        {
+            "kind": form.kind,
+            "kind_label": rules.KIND_LABELS[form.kind],
+            "job_request": job_request,
+            "request_json": pretty,
+            "cli_command": cli,
+            "payload": payload,
+            "urls": _urls(form.kind),
+        },
+    )
+
+
+def _back_to_edit(request: HttpRequest, kind: str) -> HttpResponse:
+    try:
+        body = _decode_payload(request.POST.get("payload", ""), max_age=None)
+    except signing.BadSignature:
+        return _bad_payload(request, kind)
+    if body["kind"] != kind:
+        return _bad_payload(request, kind)
+    return _render_form(request, _bind(kind, _as_querydict(body["data"])), show_errors=False)
+
+
+def _bad_payload(request: HttpRequest, kind: str) -> HttpResponse:
+    return render(
+        request,
+        "400.html",
+        {
+            "problem": "This review page could not be read",
+            "explanation": (
+                "The form data it carries was changed or cut short, so nothing was submitted. "
+                "Fill in the form again."
+            ),
+            "back_url": reverse("evaluation_job_form", args=[kind]),
+            "back_label": "Open an empty form",
+        },
+        status=400,
+    )
+
+
+@requires(OPERATE)
+@require_POST
+def evaluation_job_form_validate(request: HttpRequest, kind: str) -> HttpResponse:
+    """The errors of the one field the user is typing in (htmx sends its name), judged with
+    the whole form: field checks, the contract at the field's own path, and, once every field
+    is filled in, the contract and rules across the request. The job name is also checked
+    against the names in use."""
+    form = _bind(kind, _post_data(request.POST))
+    name = request.htmx.trigger_name if request.htmx else request.POST.get("field")
+    bound = _find_field(form, name or "")
+    if bound is None:
+        return HttpResponse("")
+    errors = _field_errors(form, bound)
+    context = {"f": bound, "live": True, "live_errors": errors}
+    html = render_to_string(f"{FORM_TEMPLATE}#field-errors", context, request=request)
+    if name and re.fullmatch(r"custom_metrics-\d+-name", name) and "datasets" in form.formsets:
+        # Datasets offer the custom metrics by name: bring their choices up to date.
+        html += _render_parts(request, form, ["choices"]).content.decode()
+    return HttpResponse(html)
+
+
+@requires(OPERATE)
+@require_POST
+def evaluation_job_form_section(request: HttpRequest, kind: str) -> HttpResponse:
+    """Choices re-rendered from the posted data, out of band: a dataset row's built-in datasets
+    and metrics after its task type changed ("choices:datasets-0"), or every row's metrics
+    after a RAG job's source changed ("choices")."""
+    form = _bind(kind, _post_data(request.POST))
+    part = request.POST.get("part", "")
+    if part != "choices" and not part.startswith("choices:"):
+        return HttpResponse("", status=400)
+    return _render_parts(request, form, [part])
+
+
+def _find_field(form: EvaluationJobForm, html_name: str) -> forms.BoundField | None:
+    for bound in _all_bound_fields(form):
+        if bound.html_name == html_name:
+            return bound
+    return None
+
+
+def _field_errors(form: EvaluationJobForm, bound: forms.BoundField) -> list[str]:
+    valid = form.is_valid()
+    if bound.name == "name" and not bound.form.prefix:
+        problem = name_check(str(bound.value() or ""), _name_taken)
+        return [problem] if problem else []
+    errors = list(bound.errors)
+    if errors or valid or form.violations:
+        return errors
+    # Some other field is not filled in yet, so the request could not be checked as a whole:
+    # check this field's value at its own path in the request.
+    return _contract_errors(form, bound)
+
+
+def _contract_errors(form: EvaluationJobForm, bound: forms.BoundField) -> list[str]:
+    row = bound.form
+    value = getattr(row, "cleaned_data", {}).get(bound.name)
+    if value is None or isinstance(value, (list, dict)):
+        return []
+    if isinstance(bound.field, forms.ChoiceField) and not isinstance(bound.field, OpenChoiceField):
+        return []  # the form's own choices (which source, ...), not a value of the request
+    formset = row.prefix.rsplit("-", 1)[0] if row.prefix else None
+    for pattern, target in form.path_map.table.items():
+        path = re.sub(r"\{\w+\}", "0", pattern)
+        if callable(target) and not isinstance(target, (FormField, RowField)):
+            target = target(form, {k: 0 for k in re.findall(r"\{(\w+)\}", pattern)})
+        if formset is None:
+            hit = isinstance(target, FormField) and target.name == bound.name
+        else:
+            hit = (
+                isinstance(target, RowField)
+                and target.formset == formset
+                and target.field == bound.name
+            )
+        if not hit:
+            continue
+        try:
+            shape = contract.shape_for_path(OPERATION, path)
+        except KeyError:
+            continue
+        if shape.type_name in {"structure", "list", "map"}:
+            continue
+        return [humanize(v) for v in contract.validate_shape(shape, value, path)]
+    return []
+
+
+# --- review and submit ----------------------------------------------------------------------
+
+
+@requires(OPERATE)
+@require_POST
+def evaluation_job_submit(request: HttpRequest, kind: str) -> HttpResponse:
+    """Submit a reviewed request. The same review page posted again (two clicks, Back, two
+    tabs) finds the submission its key made and answers with it: one job, never two."""
+    form_class = _form_class(kind)
+    try:
+        body = _decode_payload(request.POST.get("payload", ""))
+    except signing.SignatureExpired:
+        body = _decode_payload(request.POST.get("payload", ""), max_age=None)
+        form = _bind(kind, _as_querydict(body["data"]))
+        form.is_valid()
+        notice = "That review page was more than a day old: check the job and review it again."
+        return _render_form(request, form, show_errors=True, notice=notice)
+    except signing.BadSignature:
+        return _bad_payload(request, kind)
+    if body["kind"] != kind:
+        return _bad_payload(request, kind)
+    key = str(body["key"])
+    data = _as_querydict(body["data"])
+    existing = submissions.evaluation_job_submission_get(idempotency_key=key)
+    if existing is not None:
+        return _submission_response(request, existing, data=data)
+    form = form_class(data, name_taken=_name_taken)
+    if not form.is_valid():
+        # A concurrent POST of this same page may have submitted it (its job now holds the
+        # name): answer with that submission rather than with "name taken".
+        existing = submissions.evaluation_job_submission_get(idempotency_key=key)
+        if existing is not None:
+            return _submission_response(request, existing, data=data)
+        _check_filled_in(form)
+        return _render_form(request, form, show_errors=True)
+    submission = submissions.evaluation_job_submit(
+        request=form.build_request(), user=request.user, idempotency_key=key
+    )
+    return _submission_response(request, submission, data=data)
+
+
+def _submission_response(
+    request: HttpRequest, submission: EvaluationJobSubmission, *, data: QueryDict | None
+) -> HttpResponse:
+    if submission.is_submitted:
+        messages.success(request, f"Submitted “{submission.job_name}” to Bedrock.")
+        return redirect("evaluation_job_detail", job_id=submission.job_resource_id)
+    if submission.is_submitting:
+        return redirect("evaluation_job_submission", pk=submission.pk)
+    if data is None:
+        initial = FORMS[submission.kind].initial_for(submission.request)
+        data = _as_querydict(form_data(submission.kind, initial))
+    form = _bind(submission.kind, data, name_taken=False)
+    form.is_valid()
+    _report_failure(form, submission)
+    return _render_form(request, form, show_errors=True)
+
+
+def _report_failure(form: EvaluationJobForm, submission: EvaluationJobSubmission) -> None:
+    for violation in submissions.submission_violations(submission=submission):
+        if violation.path:
+            form.report(violation)
+        else:
+            form.add_error(None, violation.message)
+
+
+def _failed_submission_form(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    submission = get_object_or_404(EvaluationJobSubmission, pk=pk, kind=kind)
+    if not submission.is_failed:
+        return redirect("evaluation_job_submission", pk=submission.pk)
+    return _submission_response(request, submission, data=None)
+
+
+# --- a submission's progress ----------------------------------------------------------------
+
+
+@requires(OPERATE)
+@require_GET
+def evaluation_job_submission(request: HttpRequest, pk: int) -> HttpResponse:
+    """A submission waiting on Bedrock: polled while Submitting; once submitted, htmx is sent
+    to the job's page (without JavaScript, the page links to it)."""
+    submission = get_object_or_404(EvaluationJobSubmission, pk=pk)
+    job_url = (
+        reverse("evaluation_job_detail", args=[submission.job_resource_id])
+        if submission.job_arn
+        else ""
+    )
+    context = {
+        "submission": submission,
+        "job_url": job_url,
+        "status_url": request.path,
+        "edit_url": (
+            reverse("evaluation_job_form", args=[submission.kind]) + f"?submission={submission.pk}"
+        ),
+        "kind_label": rules.KIND_LABELS.get(submission.kind, submission.kind),
+        "max_attempts": settings.SUBMISSION_MAX_ATTEMPTS,
+        "list_url": reverse("evaluation_job_list"),
+        "request_json": json.dumps(submission.request, indent=2, ensure_ascii=False),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        if submission.is_submitted and job_url:
+            messages.success(request, f"Submitted “{submission.job_name}” to Bedrock.")
+            return HttpResponseClientRedirect(job_url)
+        return render(request, f"{SUBMISSION_TEMPLATE}#submission-status", context)
+    return render(request, SUBMISSION_TEMPLATE, context)
+
+
+# --- clone ----------------------------------------------------------------------------------
+
+
+@requires(OPERATE)
+@require_GET
+def evaluation_job_clone(request: HttpRequest, job_id: str) -> HttpResponse:
+    """The form of the job's kind, filled in from its description (and its tags), with a new
+    name no job in the mirror has."""
+    job = (
+        EvaluationJob.objects.filter(resource_id=job_id).order_by("-listed", "-created_at").first()
+    )
+    if job is None:
+        raise Http404(f"No evaluation job {job_id} in the mirror.")
+    page = reverse("evaluation_job_detail", args=[job.resource_id])
+    description = job.description
+    if description is None or job.needs_description:
+        try:
+            description = sync.evaluation_job_describe(job=job).description
+        except BedrockError as exc:
+            if description is None:
+                messages.error(request, f"Bedrock did not describe “{job.name}”: {exc.message}")
+                return redirect(page)
+    notice = ""
+    tags = None
+    if job.listed:
+        try:
+            tags = bedrock.list_tags_for_resource(arn=job.arn)
+        except BedrockError as exc:
+            notice = f"The tags could not be read from Bedrock ({exc.code}); add them again."
+    kind, initial = initial_from_description(description or {}, taken=_name_taken, tags=tags)
+    form = _bind(kind, _as_querydict(form_data(kind, initial)))
+    return _render_form(
+        request,
+        form,
+        show_errors=False,
+        title=f"Clone “{job.name}”",
+        clone_of=job,
+        notice=notice,
+    )
