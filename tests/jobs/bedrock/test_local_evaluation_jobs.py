@@ -5,44 +5,15 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from jobs.bedrock.local.server import LocalBedrock
+from tests.jobs.bedrock.support import client_for, wait_for
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/EvalRole"
 MISSING = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:evaluation-job/zzzzzzzzzzzz"
 JUDGE = {"bedrockEvaluatorModels": [{"modelIdentifier": "anthropic.claude-3-haiku-20240307-v1:0"}]}
-
-
-def client_for(url: str, *, client_side_validation: bool = True):
-    return boto3.client(
-        "bedrock",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            parameter_validation=client_side_validation,
-        ),
-    )
-
-
-def wait_for(check: Callable[[], object], timeout: float = 5.0) -> object:
-    """Poll until check() is truthy; its value, or AssertionError after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def automated_request(name: str, **extra) -> dict:
@@ -195,24 +166,6 @@ def rag_request(name: str) -> dict:
         },
         "outputDataConfig": {"s3Uri": "s3://my-bucket/eval-output/"},
     }
-
-
-@pytest.fixture
-def lb():
-    # time_scale=1: intermediate states stay put until a test speeds the clock up.
-    with LocalBedrock(control=True).start() as server:
-        yield server
-
-
-@pytest.fixture
-def bedrock(lb):
-    return client_for(lb.url)
-
-
-@pytest.fixture
-def unchecked(lb):
-    """A client that sends what botocore's own checks (minimums, unions) would stop."""
-    return client_for(lb.url, client_side_validation=False)
 
 
 def test_create_then_get_returns_the_whole_configuration(bedrock):

@@ -12,41 +12,9 @@ import pytest
 from botocore.config import Config
 
 from jobs.bedrock.local.server import LocalBedrock
+from tests.jobs.bedrock.support import automated_request, client_for
 
 ROLE = "arn:aws:iam::123456789012:role/EvalRole"
-
-
-def client_for(url: str):
-    return boto3.client(
-        "bedrock",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
-
-
-def automated_request(name: str) -> dict:
-    return {
-        "jobName": name,
-        "roleArn": ROLE,
-        "evaluationConfig": {
-            "automated": {
-                "datasetMetricConfigs": [
-                    {
-                        "taskType": "Generation",
-                        "dataset": {"name": "Builtin.Bold"},
-                        "metricNames": ["Builtin.Robustness"],
-                    }
-                ]
-            }
-        },
-        "inferenceConfig": {
-            "models": [{"bedrockModel": {"modelIdentifier": "amazon.nova-lite-v1:0"}}]
-        },
-        "outputDataConfig": {"s3Uri": "s3://my-bucket/out/"},
-    }
 
 
 def call(lb, method: str, path: str, payload: dict | None = None):
@@ -60,17 +28,6 @@ def call(lb, method: str, path: str, payload: dict | None = None):
         return response.status, response.headers, json.loads(data) if data else None
     finally:
         conn.close()
-
-
-@pytest.fixture
-def lb():
-    with LocalBedrock(control=True).start() as server:
-        yield server
-
-
-@pytest.fixture
-def bedrock(lb):
-    return client_for(lb.url)
 
 
 def test_throttle_rps_answers_429_above_the_rate(lb, bedrock):

@@ -8,25 +8,10 @@ import datetime as dt
 import json
 import time
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from jobs.bedrock.local.server import LocalBedrock
-
-
-def client_for(url: str, *, client_side_validation: bool = True):
-    return boto3.client(
-        "bedrock",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            parameter_validation=client_side_validation,
-        ),
-    )
+from tests.jobs.bedrock.support import client_for
 
 
 @pytest.fixture(scope="module")

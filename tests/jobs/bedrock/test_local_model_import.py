@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
-import boto3
 import pytest
-from botocore.config import Config
 
 from jobs.bedrock.local.protocol import ServiceError
-from jobs.bedrock.local.server import LocalBedrock
+from tests.jobs.bedrock.support import wait_for
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ImportRole"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
-
-
-def client_for(url: str):
-    return boto3.client(
-        "bedrock",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
-
-
-def wait_for(check: Callable[[], object], timeout: float = 5.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def import_request(name: str, model: str, **extra) -> dict:
@@ -47,17 +20,6 @@ def import_request(name: str, model: str, **extra) -> dict:
         "modelDataSource": {"s3DataSource": {"s3Uri": "s3://my-models/mistral-7b/"}},
         **extra,
     }
-
-
-@pytest.fixture
-def lb():
-    with LocalBedrock(control=True).start() as server:
-        yield server
-
-
-@pytest.fixture
-def bedrock(lb):
-    return client_for(lb.url)
 
 
 def test_an_import_creates_the_model_when_it_completes(lb, bedrock):

@@ -11,58 +11,13 @@ from urllib.parse import quote, urlsplit
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from jobs.bedrock.contract import service_model
 from jobs.bedrock.local import protocol
-from jobs.bedrock.local.server import OPERATIONS, LocalBedrock
+from jobs.bedrock.local.server import OPERATIONS
+from tests.jobs.bedrock.support import automated_request
 
 ROLE = "arn:aws:iam::123456789012:role/EvalRole"
-
-
-def client_for(url: str):
-    return boto3.client(
-        "bedrock",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
-
-
-def automated_request(name: str, **extra) -> dict:
-    return {
-        "jobName": name,
-        "roleArn": ROLE,
-        "evaluationConfig": {
-            "automated": {
-                "datasetMetricConfigs": [
-                    {
-                        "taskType": "Summarization",
-                        "dataset": {"name": "Builtin.Gigaword"},
-                        "metricNames": ["Builtin.Accuracy"],
-                    }
-                ]
-            }
-        },
-        "inferenceConfig": {
-            "models": [{"bedrockModel": {"modelIdentifier": "amazon.nova-pro-v1:0"}}]
-        },
-        "outputDataConfig": {"s3Uri": "s3://my-bucket/out/"},
-        **extra,
-    }
-
-
-@pytest.fixture
-def lb():
-    with LocalBedrock(control=True).start() as server:
-        yield server
-
-
-@pytest.fixture
-def bedrock(lb):
-    return client_for(lb.url)
 
 
 def raw(lb, method: str, path: str, body: bytes | None = None, headers: dict | None = None):

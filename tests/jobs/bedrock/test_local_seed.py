@@ -6,26 +6,14 @@ import datetime as dt
 import time
 from collections import Counter
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from jobs.bedrock.contract import service_model, validate
 from jobs.bedrock.local import rules, seed
 from jobs.bedrock.local.server import LocalBedrock
+from tests.jobs.bedrock.support import client_for
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def client_for(url: str):
-    return boto3.client(
-        "bedrock",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
 
 
 @pytest.fixture(scope="module")

@@ -11,24 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from jobs.bedrock.local.server import LocalBedrock
+from tests.jobs.bedrock.support import client_for
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def client_for(url: str):
-    return boto3.client(
-        "bedrock",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
 
 
 def port_is_free(port: int) -> bool:
