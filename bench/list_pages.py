@@ -201,6 +201,7 @@ def paginator_view(request, *, page_number: int):
     from jobs.pagination import KeysetPage
     from jobs.selectors import evaluation_jobs as selectors
     from jobs.views import evaluation_jobs as views
+    from jobs.views import mirror
     from jobs.views.filters import EvaluationJobFilterForm
 
     form = EvaluationJobFilterForm(request.GET)
@@ -216,6 +217,10 @@ def paginator_view(request, *, page_number: int):
         "list_url": list_url,
         "job_prefix": list_url,
         "counts_url": "/evaluation-jobs/counts/",
+        "results_template": f"{views.LIST.columns}#results",
+        "rows_template": f"{views.LIST.columns}#rows",
+        "head": views.LIST.head,
+        "words": views.LIST.words,
         "now": timezone.now(),
         "filters": filters,
         "page": KeysetPage(
@@ -230,8 +235,8 @@ def paginator_view(request, *, page_number: int):
         "sort_url": list_url,
         "mirror_empty": False,
     }
-    context.update(views._sync_context(views._initial_banner(), request))
-    return render(request, views.LIST_TEMPLATE, context)
+    context.update(mirror.sync_context(views.LIST, mirror.initial_banner(views.LIST), request))
+    return render(request, mirror.LIST_TEMPLATE, context)
 
 
 def keyset_path(status: str | None, page_number: int, size: int) -> str:
@@ -305,9 +310,11 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connections
+    from django.urls import resolve
 
     from jobs.models import EvaluationJob
-    from jobs.views.evaluation_jobs import evaluation_job_list
+
+    evaluation_job_list = resolve("/evaluation-jobs/").func
 
     print(f"database {args.database} on {urlsplit(url).hostname} (never the main one)")
     call_command("migrate", verbosity=0)

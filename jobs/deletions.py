@@ -32,6 +32,7 @@ import datetime as dt
 import logging
 import random
 import secrets
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -42,13 +43,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import CharField, Count, F, Q, QuerySet, Value
 from django.utils import timezone
 
 from jobs import locks
 from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import BedrockError, NotFoundError, RetryableError, ThrottledError
-from jobs.models import AuditEntry, DeletionBatch, DeletionItem, EvaluationJob
+from jobs.models import AuditEntry, DeletionBatch, DeletionItem, EvaluationJob, ImportedModel
 from jobs.pagination import KeysetPage, keyset_page, page_scope
 from jobs.selectors.evaluation_jobs import EvaluationJobFilters, evaluation_job_queryset
 
@@ -68,6 +69,7 @@ __all__ = [
     "evaluation_job_delete_blocker",
     "evaluation_job_deletable_count",
     "evaluation_job_deletion_preview",
+    "evaluation_job_filter_matches",
     "evaluation_job_selected_ids",
     "evaluation_job_selection_count",
 ]
@@ -75,6 +77,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 KIND_EVALUATION_JOBS = "evaluation_jobs"
+KIND_IMPORTED_MODELS = "imported_models"
 # Above this many jobs the Admin types the number to confirm: a stray click cannot wipe an
 # account.
 CONFIRM_TYPED_ABOVE = 100
@@ -82,7 +85,7 @@ SAMPLE_SIZE = 10
 BATCH_AUDIT = "deletion_batch"
 RESUME_LOCK = "deletions:resume"
 # Seconds to wait for the broker when enqueueing from a request: the person is waiting.
-PUBLISH_TIMEOUT = 2.0
+PUBLISH_TIMEOUT = 1.5
 WRITE_CHUNK = 1000
 
 
@@ -164,6 +167,17 @@ def evaluation_job_deletable_count(*, filters: EvaluationJobFilters) -> int:
     return _deletable(evaluation_job_queryset(filters=filters)).count()
 
 
+def evaluation_job_filter_matches(
+    *, filters: EvaluationJobFilters, resource_ids: Iterable[str]
+) -> set[str]:
+    """Which of `resource_ids` are deletable jobs `filters` matches: one small query."""
+    resource_ids = list(resource_ids)
+    if not resource_ids:
+        return set()
+    qs = _deletable(evaluation_job_queryset(filters=filters)).filter(resource_id__in=resource_ids)
+    return set(qs.values_list("resource_id", flat=True))
+
+
 def evaluation_job_selected_ids(*, selection: Selection, resource_ids: Iterable[str]) -> set[str]:
     """Which of `resource_ids` (one page's rows) the selection holds: at most one small query."""
     resource_ids = list(resource_ids)
@@ -243,16 +257,21 @@ class DeletionPreview:
 
     @property
     def skip_reasons(self) -> list[tuple[int, str]]:
+        """(count, why) for each kind of skip, worded for the count."""
+
+        def verb(n: int, one: str, many: str) -> str:
+            return one if n == 1 else many
+
         reasons = []
-        if self.not_terminal:
+        if n := self.not_terminal:
             statuses = ", ".join(self.not_terminal_statuses)
-            reasons.append((self.not_terminal, f"are not terminal any more ({statuses})"))
-        if self.deleting:
-            reasons.append((self.deleting, "are already being deleted"))
-        if self.vanished:
-            reasons.append((self.vanished, "have vanished from Bedrock"))
-        if self.not_found:
-            reasons.append((self.not_found, "are not in the dashboard's mirror at all"))
+            reasons.append((n, f"{verb(n, 'is', 'are')} not terminal any more ({statuses})"))
+        if n := self.deleting:
+            reasons.append((n, f"{verb(n, 'is', 'are')} already being deleted"))
+        if n := self.vanished:
+            reasons.append((n, f"{verb(n, 'has', 'have')} vanished from Bedrock"))
+        if n := self.not_found:
+            reasons.append((n, f"{verb(n, 'is', 'are')} not in the dashboard's mirror at all"))
         return reasons
 
 
@@ -302,10 +321,12 @@ def deletion_batch_create(
     idempotency_key: str,
     retry_of: DeletionBatch | None = None,
     description: str = "",
+    kind: str = KIND_EVALUATION_JOBS,
 ) -> tuple[DeletionBatch, bool]:
     """Record a batch deleting every job in `selection`, once per `idempotency_key`, and
     enqueue its task after commit. Returns (batch, created); a key seen before returns its
-    batch untouched. Jobs the mirror already rules out are recorded as skipped, with why."""
+    batch untouched. Jobs the mirror already rules out are recorded as skipped, with why.
+    `kind`: what the selection's ids are (KINDS; imported models take ids only)."""
     existing = DeletionBatch.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, False
@@ -314,7 +335,7 @@ def deletion_batch_create(
     try:
         with transaction.atomic():
             batch = DeletionBatch.objects.create(
-                kind=KIND_EVALUATION_JOBS,
+                kind=kind,
                 idempotency_key=idempotency_key,
                 created_by=user if getattr(user, "pk", None) else None,
                 created_by_username=username,
@@ -340,14 +361,15 @@ def deletion_batch_create(
 
 def _record_items(batch: DeletionBatch, selection: Selection, *, now: dt.datetime) -> Counter:
     counts: Counter[str] = Counter({DeletionItem.PENDING: 0})
+    spec = KINDS[batch.kind]
     rows = (
-        _selection_queryset(selection)
+        spec.selected(selection)
         .order_by("-created_at", "-arn")
         .values_list("arn", "resource_id", "name", "status", "listed")
     )
     chunk: list[DeletionItem] = []
     for arn, resource_id, name, status, listed in rows.iterator(chunk_size=WRITE_CHUNK):
-        skip = _evaluation_job_skip(status, listed)
+        skip = spec.skip(status, listed)
         item = DeletionItem(
             batch=batch,
             arn=arn,
@@ -385,6 +407,7 @@ def deletion_batch_retry_failed(*, batch: DeletionBatch, user: Any) -> DeletionB
         user=user,
         idempotency_key=f"retry-of-{batch.pk}",
         retry_of=batch,
+        kind=batch.kind,
         description=f"The {len(failed):,} failed item{'s' if len(failed) != 1 else ''} "
         f"of deletion #{batch.pk}",
     )
@@ -392,8 +415,31 @@ def deletion_batch_retry_failed(*, batch: DeletionBatch, user: Any) -> DeletionB
 
 
 def _enqueue(batch_id: int, *, countdown: float = 0) -> bool:
-    """Publish the batch's task: retries off and a short timeout, because a person may be
-    waiting. False if the broker did not take it (the resume task will)."""
+    """Publish the batch's task, giving up after PUBLISH_TIMEOUT seconds whatever happens:
+    a person may be waiting, and the resume task enqueues it later. False if not published
+    (yet: a publish still under way may land later, which the batch's lease makes harmless)."""
+    published: list[bool] = []
+    thread = threading.Thread(
+        target=lambda: published.append(_publish(batch_id, countdown=countdown)),
+        name=f"enqueue-deletion-{batch_id}",
+        daemon=True,
+    )
+    thread.start()
+    thread.join(PUBLISH_TIMEOUT)
+    if not published:
+        logger.warning(
+            "deletion batch %s: the broker did not take the task within %.1f s; the resume "
+            "task will enqueue it",
+            batch_id,
+            PUBLISH_TIMEOUT,
+        )
+        return False
+    return published[0]
+
+
+def _publish(batch_id: int, *, countdown: float) -> bool:
+    """One publish with Celery's retries off and short socket timeouts. (redis-py still
+    retries a refused connection a few times on its own: hence the thread's time limit.)"""
     from kombu.exceptions import OperationalError
 
     from jobs import tasks  # tasks import this module
@@ -401,10 +447,11 @@ def _enqueue(batch_id: int, *, countdown: float = 0) -> bool:
     task = tasks.deletion_batch_run
     # The broker URL from settings on each publish (the app's own is fixed at its first use).
     url = getattr(settings, "CELERY_BROKER_WRITE_URL", None) or settings.CELERY_BROKER_URL
-    options = {"socket_connect_timeout": PUBLISH_TIMEOUT, "socket_timeout": PUBLISH_TIMEOUT}
+    timeout = PUBLISH_TIMEOUT / 2
+    options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
     try:
         with task.app.connection_for_write(
-            url, connect_timeout=PUBLISH_TIMEOUT, transport_options=options
+            url, connect_timeout=timeout, transport_options=options
         ) as connection:
             task.apply_async(
                 args=[batch_id],
@@ -447,6 +494,8 @@ class DeletionKind:
     mark_deleting: Callable[[list[str]], None]
     detail_url: Callable[[str], str]
     audit_action: str
+    # Selection -> the mirror rows it holds, each with arn, resource_id, name, status, listed
+    selected: Callable[[Selection], QuerySet]
 
 
 def _evaluation_job_states(arns: list[str]) -> dict[str, tuple[str, bool]]:
@@ -493,6 +542,60 @@ def _evaluation_jobs_mark_deleting(arns: list[str]) -> None:
     )
 
 
+# --- Imported models: DeleteImportedModel, one model a call; ids only, no filter selections.
+# https://docs.aws.amazon.com/bedrock/latest/APIReference/API_DeleteImportedModel.html
+
+
+def _imported_model_states(arns: list[str]) -> dict[str, tuple[str, bool]]:
+    rows = ImportedModel.objects.filter(arn__in=arns).values_list("arn", "listed")
+    return {arn: ("", listed) for arn, listed in rows}
+
+
+def _imported_model_skip(status: str, listed: bool) -> Skip | None:
+    if not listed:
+        return Skip("Vanished", "Bedrock no longer lists this model: it is already gone.")
+    return None
+
+
+def _imported_models_send(arns: list[str]) -> dict[str, Answer]:
+    answers: dict[str, Answer] = {}
+    for arn in arns:
+        try:
+            bedrock.delete_imported_model(identifier=arn)
+        except NotFoundError as exc:
+            answers[arn] = Answer(
+                DeletionItem.DELETED,
+                code=exc.code,
+                reason=f"Already gone: Bedrock answered “{exc.message}”",
+            )
+        else:
+            answers[arn] = Answer(DeletionItem.DELETED, reason="Bedrock deleted the model.")
+    return answers
+
+
+def _imported_model_is_going(arn: str) -> bool:
+    try:
+        bedrock.get_imported_model(identifier=arn)
+    except NotFoundError:
+        return True
+    return False
+
+
+def _imported_models_mark_deleted(arns: list[str]) -> None:
+    # DeleteImportedModel is done when it answers: the model leaves the list now, as the
+    # next sweep would have it.
+    now = timezone.now()
+    ImportedModel.objects.filter(arn__in=arns, listed=True).update(
+        listed=False, vanished_at=now, last_synced_at=now
+    )
+
+
+def _imported_models_selected(selection: Selection) -> QuerySet[ImportedModel]:
+    return ImportedModel.objects.filter(resource_id__in=selection.ids).annotate(
+        status=Value("", output_field=CharField())
+    )
+
+
 KINDS: dict[str, DeletionKind] = {
     KIND_EVALUATION_JOBS: DeletionKind(
         name=KIND_EVALUATION_JOBS,
@@ -506,7 +609,22 @@ KINDS: dict[str, DeletionKind] = {
         mark_deleting=_evaluation_jobs_mark_deleting,
         detail_url=lambda resource_id: f"/evaluation-jobs/{resource_id}/",
         audit_action="evaluation_job.delete",
-    )
+        selected=_selection_queryset,
+    ),
+    KIND_IMPORTED_MODELS: DeletionKind(
+        name=KIND_IMPORTED_MODELS,
+        label="imported models",
+        # DeleteImportedModel takes one identifier.
+        chunk_size=1,
+        states=_imported_model_states,
+        skip=_imported_model_skip,
+        send=_imported_models_send,
+        is_going=_imported_model_is_going,
+        mark_deleting=_imported_models_mark_deleted,
+        detail_url=lambda resource_id: f"/imported-models/{resource_id}/",
+        audit_action="imported_model.delete",
+        selected=_imported_models_selected,
+    ),
 }
 
 
@@ -639,7 +757,8 @@ class _Runner:
                     DeletionItem.FAILED,
                     code=item.code or "NoAnswer",
                     reason=f"Gave up after {item.attempts} attempts without an answer from "
-                    f"Bedrock. The last error: {item.reason or 'none recorded'}",
+                    f"Bedrock. The last error: "
+                    f"{item.reason.removeprefix('Retrying: ') or 'none recorded'}",
                 )
             elif item.attempts and (not listed or status == "Deleting"):
                 # An earlier call carried it and its answer was lost; Bedrock acted on it.

@@ -297,7 +297,7 @@ class DeletionBatch(models.Model):
     resource before any Bedrock call (see jobs/deletions.py). Generic over `kind`, so other
     deletable resources (imported models) reuse the same batches, runner and pages."""
 
-    KINDS = [("evaluation_jobs", "Evaluation jobs")]
+    KINDS = [("evaluation_jobs", "Evaluation jobs"), ("imported_models", "Imported models")]
 
     kind = models.CharField(max_length=32, choices=KINDS)
     # One per confirmation page shown: a double click, a resubmitted or replayed POST finds

@@ -18,6 +18,9 @@ fails on the way.
   row stays Submitting and a Celery task retries with backoff until Bedrock answers or
   SUBMISSION_MAX_ATTEMPTS run out; the resume task restarts retries whose task was lost.
 
+Model import jobs go through the same mechanism (the same table and tasks): a submission
+of kind MODEL_IMPORT sends CreateModelImportJob instead (`model_import_job_submit`).
+
 Call these outside any transaction: the row must be committed before Bedrock is called.
 """
 
@@ -39,10 +42,13 @@ from jobs.bedrock import client as bedrock
 from jobs.bedrock import rules
 from jobs.bedrock.contract import Violation, shape_for_path
 from jobs.bedrock.errors import BedrockError, RetryableError
-from jobs.models import AuditEntry, EvaluationJob, EvaluationJobSubmission
+from jobs.models import AuditEntry, EvaluationJob, EvaluationJobSubmission, ModelImportJob
 
 __all__ = [
     "AUDIT_ACTION",
+    "MODEL_IMPORT",
+    "model_import_job_name_taken",
+    "model_import_job_submit",
     "evaluation_job_name_taken",
     "evaluation_job_submission_attempt",
     "evaluation_job_submission_get",
@@ -56,6 +62,10 @@ logger = logging.getLogger(__name__)
 AUDIT_ACTION = "evaluation_job.submit"
 RESUME_LOCK = "submissions:resume"
 OPERATION = "CreateEvaluationJob"
+# The submission kind of model import jobs; every other kind is an evaluation job's.
+MODEL_IMPORT = "model_import"
+IMPORT_AUDIT_ACTION = "model_import_job.submit"
+IMPORT_OPERATION = "CreateModelImportJob"
 
 
 # --- reads ----------------------------------------------------------------------------------
@@ -70,8 +80,23 @@ def evaluation_job_name_taken(*, name: str) -> bool:
     or a submission with it is on its way."""
     if EvaluationJob.objects.filter(name=name, listed=True).exists():
         return True
+    return (
+        EvaluationJobSubmission.objects.filter(
+            job_name=name, status=EvaluationJobSubmission.SUBMITTING
+        )
+        .exclude(kind=MODEL_IMPORT)
+        .exists()
+    )
+
+
+def model_import_job_name_taken(*, name: str) -> bool:
+    """Whether a new import job may not take `name`: import jobs can be neither stopped nor
+    deleted, so a name any import job ever had (listed or not) is taken for good; so is the
+    name of an import submission on its way."""
+    if ModelImportJob.objects.filter(name=name).exists():
+        return True
     return EvaluationJobSubmission.objects.filter(
-        job_name=name, status=EvaluationJobSubmission.SUBMITTING
+        job_name=name, kind=MODEL_IMPORT, status=EvaluationJobSubmission.SUBMITTING
     ).exists()
 
 
@@ -89,7 +114,24 @@ def evaluation_job_submit(
     (``job_arn`` set, the job mirrored), Failed (``error_code``/``error_message``), or
     Submitting (a retry is queued for after this transaction commits).
     """
-    submission, created = _record(request=request, user=user, idempotency_key=idempotency_key)
+    kind = rules.evaluation_job_kind(request)
+    return _submit(kind=kind, request=request, user=user, idempotency_key=idempotency_key)
+
+
+def model_import_job_submit(
+    *, request: dict[str, Any], user: Any, idempotency_key: str
+) -> EvaluationJobSubmission:
+    """Submit a CreateModelImportJob `request` once per `idempotency_key`: as
+    evaluation_job_submit, with the import job mirrored on success."""
+    return _submit(kind=MODEL_IMPORT, request=request, user=user, idempotency_key=idempotency_key)
+
+
+def _submit(
+    *, kind: str, request: dict[str, Any], user: Any, idempotency_key: str
+) -> EvaluationJobSubmission:
+    submission, created = _record(
+        kind=kind, request=request, user=user, idempotency_key=idempotency_key
+    )
     if not created:
         return submission
     submission, retry_in = evaluation_job_submission_attempt(submission_id=submission.pk)
@@ -99,7 +141,7 @@ def evaluation_job_submit(
 
 
 def _record(
-    *, request: dict[str, Any], user: Any, idempotency_key: str
+    *, kind: str, request: dict[str, Any], user: Any, idempotency_key: str
 ) -> tuple[EvaluationJobSubmission, bool]:
     request = {k: v for k, v in request.items() if k != "clientRequestToken"}
     username = user.get_username() if user is not None else ""
@@ -108,7 +150,7 @@ def _record(
     return EvaluationJobSubmission.objects.get_or_create(
         idempotency_key=idempotency_key,
         defaults={
-            "kind": rules.evaluation_job_kind(request),
+            "kind": kind,
             "job_name": str(request.get("jobName", ""))[:63],
             "request": request,
             "created_by": user if getattr(user, "pk", None) else None,
@@ -142,8 +184,10 @@ def evaluation_job_submission_attempt(
     if not claimed or submission is None:
         return submission, None
     params = {**submission.request, "clientRequestToken": str(submission.client_request_token)}
+    importing = submission.kind == MODEL_IMPORT
+    create = bedrock.create_model_import_job if importing else bedrock.create_evaluation_job
     try:
-        arn = bedrock.create_evaluation_job(**params)
+        arn = create(**params)
     except RetryableError as exc:
         logger.info("submission %s: attempt %d failed: %s", submission.pk, submission.attempts, exc)
         if submission.attempts >= _max_attempts():
@@ -209,7 +253,8 @@ def _succeed(submission: EvaluationJobSubmission, arn: str) -> EvaluationJobSubm
             finished_at=now,
         )
         if won:
-            job = _mirror_job(submission, arn, now=now)
+            mirror = _mirror_import_job if submission.kind == MODEL_IMPORT else _mirror_job
+            job = mirror(submission, arn, now=now)
             _audit(
                 submission,
                 outcome="submitted",
@@ -285,7 +330,7 @@ def _audit(
     AuditEntry.objects.create(
         user=submission.created_by,
         username=submission.created_by_username,
-        action=AUDIT_ACTION,
+        action=IMPORT_AUDIT_ACTION if submission.kind == MODEL_IMPORT else AUDIT_ACTION,
         target_arn=target_arn,
         outcome=outcome,
         detail={"name": submission.job_name, "submission": submission.pk, **detail},
@@ -325,14 +370,11 @@ def _lease_seconds() -> float:
 # --- the mirror -----------------------------------------------------------------------------
 
 
-def _bars(values: list[str]) -> str:
-    values = list(dict.fromkeys(v for v in values if v))
-    return f"|{'|'.join(values)}|" if values else ""
-
-
 def _mirror_job(submission: EvaluationJobSubmission, arn: str, *, now: dt.datetime):
     """The new job's mirror row, from the request, until the Get and the next sweep bring
     Bedrock's own record (needs_description and an empty digest make both rewrite it)."""
+    from jobs import sync
+
     request = submission.request
     config = request.get("evaluationConfig") or {}
     section = config.get("human") or config.get("automated") or {}
@@ -342,7 +384,6 @@ def _mirror_job(submission: EvaluationJobSubmission, arn: str, *, now: dt.dateti
         models.append((model.get("bedrockModel") or {}).get("modelIdentifier", ""))
         source = model.get("precomputedInferenceSource") or {}
         models.append(source.get("inferenceSourceIdentifier", ""))
-    parts = arn.split(":", 5)
     summary = {
         "jobArn": arn,
         "jobName": submission.job_name,
@@ -353,33 +394,33 @@ def _mirror_job(submission: EvaluationJobSubmission, arn: str, *, now: dt.dateti
         "evaluationTaskTypes": [t for t in task_types if t],
         "modelIdentifiers": [m for m in models if m],
     }
-    job, _ = EvaluationJob.objects.get_or_create(
-        arn=arn,
-        defaults={
-            "resource_id": arn.rsplit("/", 1)[-1],
-            "region": parts[3] if len(parts) > 3 else "",
-            "account": parts[4] if len(parts) > 4 else "",
-            "name": submission.job_name,
-            "created_at": now,
-            "summary": summary,
-            "last_synced_at": now,
-            "needs_description": True,
-            "status": "InProgress",
-            "job_type": summary["jobType"],
-            "application_type": summary["applicationType"],
-            "task_types": _bars(summary["evaluationTaskTypes"]),
-            "model_identifiers": _bars(summary["modelIdentifiers"]),
-        },
-    )
-    return job
+    return sync.mirror_created(kind="evaluation_jobs", summary=summary)
 
 
-def _describe_quietly(job: EvaluationJob) -> None:
+def _mirror_import_job(submission: EvaluationJobSubmission, arn: str, *, now: dt.datetime):
+    """The new import job's mirror row, from the request (as _mirror_job)."""
+    from jobs import sync
+
+    summary = {
+        "jobArn": arn,
+        "jobName": submission.job_name,
+        "status": "InProgress",
+        "creationTime": now.isoformat(),
+        "lastModifiedTime": now.isoformat(),
+        "importedModelName": submission.request.get("importedModelName", ""),
+    }
+    return sync.mirror_created(kind="import_jobs", summary=summary)
+
+
+def _describe_quietly(job: EvaluationJob | ModelImportJob) -> None:
     """Bedrock's own record of the new job now, if it answers; the page fetches it otherwise."""
     from jobs import sync
 
     try:
-        sync.evaluation_job_describe(job=job)
+        if isinstance(job, ModelImportJob):
+            sync.import_job_describe(job=job)
+        else:
+            sync.evaluation_job_describe(job=job)
     except BedrockError as exc:
         logger.info("describing new job %s failed: %s", job.arn, exc)
 
@@ -401,26 +442,39 @@ def submission_violations(*, submission: EvaluationJobSubmission) -> list[Violat
     error with no field of its own has the path "" (the form's non-field errors)."""
     if not submission.is_failed:
         return []
+    operation = IMPORT_OPERATION if submission.kind == MODEL_IMPORT else OPERATION
     return error_violations(
-        code=submission.error_code, message=submission.error_message, request=submission.request
+        code=submission.error_code,
+        message=submission.error_message,
+        request=submission.request,
+        operation=operation,
     )
 
 
-def error_violations(*, code: str, message: str, request: dict[str, Any]) -> list[Violation]:
+# Bedrock's error codes that are about one member of any create request.
+_ERROR_PATHS = {"AccessDeniedException": "roleArn", "TooManyTagsException": "jobTags"}
+
+
+def error_violations(
+    *, code: str, message: str, request: dict[str, Any], operation: str = OPERATION
+) -> list[Violation]:
+    importing = operation == IMPORT_OPERATION
     if code == "ConflictException":
-        return [Violation("jobName", message)]
-    if code == "AccessDeniedException":
-        return [Violation("roleArn", message)]
-    if code == "TooManyTagsException":
-        return [Violation("jobTags", message)]
+        # An import names two things Bedrock may have already: the job and the model.
+        model = importing and "model named" in message
+        return [Violation("importedModelName" if model else "jobName", message)]
+    if code in _ERROR_PATHS:
+        return [Violation(_ERROR_PATHS[code], message)]
     if code == "ResourceNotFoundException":
-        path = _not_found_path(request, message)
-        return [Violation(path, message)]
+        if importing:
+            return [Violation("modelDataSource.s3DataSource.s3Uri", message)]
+        return [Violation(_not_found_path(request, message), message)]
     if code in {"ValidationException", "ParamValidation"}:
-        found = _validation_paths(message)
+        found = _validation_paths(message, operation=operation)
         if found:
             return found
-    label = f"Bedrock refused the job ({code})" if code else "Bedrock refused the job"
+    what = "the import job" if importing else "the job"
+    label = f"Bedrock refused {what} ({code})" if code else f"Bedrock refused {what}"
     return [Violation("", f"{label}: {message}")]
 
 
@@ -466,24 +520,24 @@ def _not_found_path(request: dict[str, Any], message: str) -> str:
     return candidates[0][0] if candidates else ""
 
 
-def _validation_paths(message: str) -> list[Violation]:
+def _validation_paths(message: str, *, operation: str = OPERATION) -> list[Violation]:
     out = []
     for match in _AWS_VALIDATION.finditer(message):
         path = _AWS_MEMBER.sub(lambda m: f"[{int(m.group(1)) - 1}]", match.group("path"))
-        if _is_request_path(path):
+        if _is_request_path(path, operation):
             out.append(Violation(path, match.group("msg").strip()))
     if out:
         return out
     for part in message.split("; "):
         match = _PATH_MESSAGE.match(part.strip())
-        if match and _is_request_path(match.group("path")):
+        if match and _is_request_path(match.group("path"), operation):
             out.append(Violation(match.group("path"), match.group("msg").strip()))
     return out
 
 
-def _is_request_path(path: str) -> bool:
+def _is_request_path(path: str, operation: str = OPERATION) -> bool:
     try:
-        shape_for_path(OPERATION, path)
+        shape_for_path(operation, path)
     except KeyError:
         return False
     return True

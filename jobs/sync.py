@@ -502,6 +502,27 @@ def describe(*, kind: str, obj: MirroredResource) -> MirroredResource:
     return obj
 
 
+def mirror_created(
+    *, kind: str, summary: dict[str, Any], description: dict[str, Any] | None = None
+) -> MirroredResource:
+    """The mirror row of a resource that has just come into being, from a summary (built
+    from the request that created it, or from a Get answer), unless a sweep brought it
+    already: its page and list show it at once. With `description` (the Get answer) it is
+    stored too. An empty digest makes the next sweep rewrite the row with Bedrock's own
+    listing; without a description, needs_description makes the next Get fill it."""
+    spec = _kind(kind)
+    values = _row(spec, json.loads(_canonical(summary)))
+    arn = values.pop("arn")
+    obj, created = spec.model.objects.get_or_create(
+        arn=arn,
+        defaults={**values, "last_synced_at": timezone.now(), "needs_description": True},
+    )
+    if created and description is not None:
+        _store_description(spec, arn, description, expect_digest=None)
+        obj.refresh_from_db()
+    return obj
+
+
 def describe_missing(
     *, kind: str | Kind, rate: float | None = None, budget_seconds: float | None = None
 ) -> int:

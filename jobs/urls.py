@@ -1,27 +1,22 @@
 from django.urls import path
 
-from jobs.views import deletions, evaluation_jobs, evaluation_submit, system
+from jobs.views import (
+    deletions,
+    evaluation_jobs,
+    evaluation_submit,
+    mirror,
+    model_import_submit,
+    model_imports,
+    system,
+)
+
+DELETE_MODELS = "imported_model_delete"
 
 urlpatterns = [
     path("", system.home, name="home"),
     path("healthz", system.healthz, name="healthz"),
     # Evaluation jobs. Fixed paths before <job_id>, which is the ARN's last segment.
-    path("evaluation-jobs/", evaluation_jobs.evaluation_job_list, name="evaluation_job_list"),
-    path(
-        "evaluation-jobs/counts/",
-        evaluation_jobs.evaluation_job_counts,
-        name="evaluation_job_counts",
-    ),
-    path(
-        "evaluation-jobs/sync/",
-        evaluation_jobs.evaluation_jobs_sync_state,
-        name="evaluation_jobs_sync_state",
-    ),
-    path(
-        "evaluation-jobs/refresh/",
-        evaluation_jobs.evaluation_jobs_refresh,
-        name="evaluation_jobs_refresh",
-    ),
+    *mirror.list_urls(evaluation_jobs.LIST, "evaluation-jobs/"),
     # Building and submitting jobs (jobs/views/evaluation_submit.py).
     path("evaluation-jobs/new/", evaluation_submit.evaluation_job_new, name="evaluation_job_new"),
     path(
@@ -54,35 +49,30 @@ urlpatterns = [
         evaluation_submit.evaluation_job_clone,
         name="evaluation_job_clone",
     ),
-    path(
-        "evaluation-jobs/<str:job_id>/",
-        evaluation_jobs.evaluation_job_detail,
-        name="evaluation_job_detail",
-    ),
-    path(
-        "evaluation-jobs/<str:job_id>/status/",
-        evaluation_jobs.evaluation_job_status,
-        name="evaluation_job_status",
-    ),
-    path(
-        "evaluation-jobs/<str:job_id>/row/",
-        evaluation_jobs.evaluation_job_row,
-        name="evaluation_job_row",
-    ),
+    *mirror.detail_urls(evaluation_jobs.DETAIL, "evaluation-jobs/"),
     path(
         "evaluation-jobs/<str:job_id>/stop/",
         evaluation_jobs.evaluation_job_stop,
         name="evaluation_job_stop",
     ),
+    # Model import jobs (jobs/views/model_imports.py, model_import_submit.py). Fixed paths
+    # before <job_id>.
+    *mirror.list_urls(model_imports.IMPORT_JOBS, "import-jobs/"),
+    *model_import_submit.urls("import-jobs/"),
+    *mirror.detail_urls(model_imports.IMPORT_JOB, "import-jobs/"),
+    # Imported models. Deleting them (Admins) records a deletion batch (see deletions/).
+    *mirror.list_urls(model_imports.IMPORTED_MODELS, "imported-models/"),
+    path("imported-models/delete/", model_imports.imported_model_delete, name=DELETE_MODELS),
+    *mirror.detail_urls(model_imports.IMPORTED_MODEL, "imported-models/"),
     # Bulk deletion (jobs/views/deletions.py): Admins only.
     path("deletions/", deletions.deletion_batch_list, name="deletion_batch_list"),
     path(
-        "deletions/evaluation-jobs/selection/",
+        "deletions/evaluation/selection/",
         deletions.evaluation_job_delete_selection,
         name="evaluation_job_delete_selection",
     ),
     path(
-        "deletions/evaluation-jobs/confirm/",
+        "deletions/evaluation/confirm/",
         deletions.evaluation_job_delete_confirm,
         name="evaluation_job_delete_confirm",
     ),

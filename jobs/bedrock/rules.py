@@ -51,6 +51,7 @@ __all__ = [
     "evaluation_job_rules",
     "is_builtin_name",
     "metrics_for",
+    "model_import_job_rules",
     "rag_mode",
     "task_types",
 ]
@@ -296,6 +297,15 @@ def rag_mode(params: Mapping[str, Any]) -> str | None:
 # --- the rules ------------------------------------------------------------------------------
 
 
+def model_import_job_rules(params: Mapping[str, Any]) -> list[Violation]:
+    """Violations of Bedrock's rules in a CreateModelImportJob request that its model does
+    not express: the tags of the job and of the model it creates."""
+    return [
+        *_tag_violations(_list(params.get("jobTags"))),
+        *_tag_violations(_list(params.get("importedModelTags")), "importedModelTags"),
+    ]
+
+
 def evaluation_job_rules(params: Mapping[str, Any]) -> list[Violation]:
     """Violations of Bedrock's cross-member rules in a CreateEvaluationJob request."""
     out: list[Violation] = []
@@ -382,7 +392,7 @@ def _model_violations(models: list[Any]) -> list[Violation]:
     return out
 
 
-def _tag_violations(tags: list[Any]) -> list[Violation]:
+def _tag_violations(tags: list[Any], member: str = "jobTags") -> list[Violation]:
     # Tag keys are unique per resource and the aws: prefix is reserved for AWS.
     # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html
     out = []
@@ -391,7 +401,7 @@ def _tag_violations(tags: list[Any]) -> list[Violation]:
         key = _str(_dict(tag).get("key"))
         if key is None:
             continue
-        path = f"jobTags[{i}].key"
+        path = f"{member}[{i}].key"
         if key.lower().startswith("aws:"):
             out.append(Violation(path, "tag keys may not start with aws: (reserved for AWS)"))
         if key in seen:

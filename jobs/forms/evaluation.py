@@ -21,7 +21,6 @@ initial dict into that layout.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import math
@@ -30,7 +29,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.formsets import BaseFormSet, formset_factory
 
 from jobs.bedrock import contract, rules
@@ -41,18 +39,20 @@ from jobs.forms.fields import (
     JSONTextField,
     MetricNamesField,
     OpenChoiceField,
+    kms_key_field,
+    role_arn_field,
     text_field,
 )
 from jobs.forms.paths import (
     NON_FIELD,
     FormField,
     FormsetErrors,
-    NonField,
     PathMap,
     RowField,
     Target,
     humanize,
 )
+from jobs.forms.requests import RequestForm, prune
 
 __all__ = [
     "FORMS",
@@ -636,15 +636,6 @@ RAG_PATHS = PathMap(
 # --- the forms ------------------------------------------------------------------------------
 
 
-def _prune(value: Any) -> Any:
-    """The request without unset (None) members, as boto3 wants it."""
-    if isinstance(value, dict):
-        return {k: _prune(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
-
-
 def _taken_message(name: str) -> str:
     # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateEvaluationJob.html
     return (
@@ -653,7 +644,7 @@ def _taken_message(name: str) -> str:
     )
 
 
-class EvaluationJobForm(forms.Form):
+class EvaluationJobForm(RequestForm):
     """What every kind of evaluation job has; subclasses add their fields and formsets.
 
     ``initial`` takes the job's fields by name and each formset's rows (a list of dicts)
@@ -661,11 +652,11 @@ class EvaluationJobForm(forms.Form):
     (optional) tells whether a job name is in use, e.g. a lookup in the mirror.
     """
 
+    operation = OPERATION
     kind: ClassVar[str]
     application_type: ClassVar[str] = "ModelEvaluation"
-    path_map: ClassVar[PathMap]
-    # Built in this order: the custom metrics come before the datasets that list them.
-    formset_classes: ClassVar[dict[str, type[BaseFormSet]]] = {}
+    # Built in this order (formset_classes): the custom metrics come before the datasets that
+    # list them.
 
     name = text_field(
         label="Job name",
@@ -681,11 +672,9 @@ class EvaluationJobForm(forms.Form):
         path="jobDescription",
         help_text="One line, up to 200 characters.",
     )
-    role_arn = text_field(
-        label="IAM service role ARN",
-        required=True,
-        path="roleArn",
-        placeholder="arn:aws:iam::111122223333:role/BedrockEvaluationRole",
+    role_arn = role_arn_field(
+        operation=OPERATION,
+        example_role="BedrockEvaluationRole",
         help_text=(
             "The role Amazon Bedrock assumes to read your datasets, call the models and write "
             "the results."
@@ -698,41 +687,13 @@ class EvaluationJobForm(forms.Form):
         placeholder="s3://my-bucket/evaluations/",
         help_text="Where Bedrock writes the evaluation results.",
     )
-    kms_key = text_field(
-        label="KMS key (optional)",
-        path="customerEncryptionKeyId",
-        help_text=(
-            "A customer managed key (ARN, key ID or alias/...) to encrypt the job's data; "
-            "blank for an AWS owned key."
-        ),
+    kms_key = kms_key_field(
+        operation=OPERATION, path="customerEncryptionKeyId", what="the job's data"
     )
 
-    def __init__(
-        self,
-        data: Mapping[str, Any] | None = None,
-        *,
-        initial: Mapping[str, Any] | None = None,
-        name_taken: Callable[[str], bool] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        initial = dict(initial or {})
-        rows = {name: initial.pop(name, None) for name in self.formset_classes}
-        super().__init__(data, initial=initial, **kwargs)
-        self.name_taken = name_taken
-        self.formsets: dict[str, BaseFormSet] = {}
-        for name, formset_class in self.formset_classes.items():
-            self.formsets[name] = formset_class(
-                data if self.is_bound else None,
-                prefix=name,
-                initial=rows[name],
-                form_kwargs=self.row_kwargs(name),
-            )
-        self.violations: list[Violation] = []  # every contract and rules violation found
-        self.unmapped: list[Violation] = []  # those that became non-field errors
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.scale_slots: dict[int, list[int]] = {}
-        self._rows: dict[str, list[int]] = {}
-        self._request: dict[str, Any] | None = None
-        self._valid: bool | None = None
 
     # --- hooks for subclasses ---
 
@@ -751,23 +712,6 @@ class EvaluationJobForm(forms.Form):
 
     # --- the public API ---
 
-    def is_valid(self) -> bool:
-        if self._valid is None:
-            self._valid = self._check()
-        return self._valid
-
-    def build_request(self) -> dict[str, Any]:
-        """The exact CreateEvaluationJob request (boto3 kwargs, no clientRequestToken).
-
-        Runs ``is_valid()`` if it has not run. ValueError if the fields themselves are
-        invalid; a request with contract or rules violations is returned (``is_valid()``
-        says False), e.g. to show it.
-        """
-        self.is_valid()
-        if self._request is None:
-            raise ValueError("the form's fields are invalid; no request can be built")
-        return copy.deepcopy(self._request)
-
     def custom_metric_names(self) -> list[str]:
         """Names typed into the custom metrics rows (raw, before validation), to offer them
         as metrics of the datasets."""
@@ -783,63 +727,11 @@ class EvaluationJobForm(forms.Form):
                 names.append(name)
         return names
 
-    def row_form(self, formset: str, position: int | None) -> forms.Form | None:
-        """The formset form that produced item `position` of its request list."""
-        rows = self._rows.get(formset, [])
-        if position is None or position >= len(rows):
-            return None
-        return self.formsets[formset].forms[rows[position]]
+    def more_violations(self, request: dict[str, Any]) -> list[Violation]:
+        return rules.evaluation_job_rules(request)
 
-    # --- internals ---
-
-    def _check(self) -> bool:
-        results = [super().is_valid()]
-        results += [formset.is_valid() for formset in self.formsets.values()]
-        if not all(results):
-            return False
-        self._rows = {
-            name: [index for index, _ in formset.included_forms()]
-            for name, formset in self.formsets.items()
-        }
-        self._request = _prune(self.build())
-        violations = contract.validate(OPERATION, self._request)
-        violations += rules.evaluation_job_rules(self._request)
-        name = self._request.get("jobName")
-        name_ok = isinstance(name, str) and not any(v.path == "jobName" for v in violations)
-        if name_ok and self.name_taken is not None and self.name_taken(name):
-            violations.append(Violation("jobName", _taken_message(name)))
-        for violation in dict.fromkeys(violations):
-            self.report(violation)
-        return not violations
-
-    def report(self, violation: Violation) -> None:
-        """Put a violation on the field that produced its path (see the kind's path table)."""
-        self.violations.append(violation)
-        hit = self.path_map.lookup(violation.path)
-        target: Any = hit.target if hit else NON_FIELD
-        indexes = hit.indexes if hit else {}
-        rest = hit.rest if hit else ""
-        if not isinstance(target, (FormField, RowField, FormsetErrors, NonField)):
-            target = target(self, indexes)
-        note = target.note(indexes) if target.note else None
-        message = humanize(violation, rest=rest, note=note)
-        if isinstance(target, FormField) and target.name in self.fields:
-            _add_error(self, target.name, message)
-            return
-        if isinstance(target, RowField) and target.formset in self.formsets:
-            form = self.row_form(target.formset, indexes.get(target.row))
-            if form is not None and (target.field is None or target.field in form.fields):
-                _add_error(form, target.field, message)
-                return
-        if isinstance(target, FormsetErrors) and target.formset in self.formsets:
-            self.formsets[target.formset].non_form_errors().append(ValidationError(message))
-            return
-        self.unmapped.append(violation)
-        self.add_error(None, f"{violation.path or 'The request'}: {humanize(violation)}")
-
-    def _row_data(self, formset: str) -> list[dict[str, Any]]:
-        forms_ = self.formsets[formset].forms
-        return [forms_[index].cleaned_data for index in self._rows.get(formset, [])]
+    def taken_message(self, name: str) -> str:
+        return _taken_message(name)
 
     def _common(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -956,13 +848,6 @@ class EvaluationJobForm(forms.Form):
                 }
             rows.append(row)
         return rows
-
-
-def _add_error(form: forms.Form, field: str | None, message: str) -> None:
-    # One value can break the same rule twice (a blank custom metrics evaluator repeats the
-    # evaluator model); say it once.
-    if message not in form.errors.get(field or NON_FIELD_ERRORS, []):
-        form.add_error(field, message)
 
 
 def _get(value: Any, *keys: str) -> Any:
@@ -1390,7 +1275,7 @@ class RagEvaluationForm(CustomMetricsMixin, EvaluationJobForm):
     def build(self) -> dict[str, Any]:
         data = self.cleaned_data
         source = data.get("source")
-        vector = _prune(
+        vector = prune(
             {
                 "numberOfResults": data.get("number_of_results"),
                 "overrideSearchType": data.get("search_type"),
@@ -1410,7 +1295,7 @@ class RagEvaluationForm(CustomMetricsMixin, EvaluationJobForm):
             }
         elif source == "kb_retrieve_and_generate":
             template = data.get("prompt_template")
-            generation = _prune(
+            generation = prune(
                 {
                     "promptTemplate": {"textPromptTemplate": template} if template else None,
                     **{m: data.get(f) for f, m in self.GENERATION_JSON.items()},

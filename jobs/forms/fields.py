@@ -24,14 +24,16 @@ __all__ = [
     "JSONTextField",
     "MetricNamesField",
     "OpenChoiceField",
+    "kms_key_field",
+    "role_arn_field",
     "text_field",
 ]
 
 
-def _model_max_length(path: str | None) -> int | None:
+def _model_max_length(path: str | None, operation: str) -> int | None:
     if path is None:
         return None
-    return shape_for_path("CreateEvaluationJob", path).metadata.get("max")
+    return shape_for_path(operation, path).metadata.get("max")
 
 
 def text_field(
@@ -45,12 +47,13 @@ def text_field(
     strip: bool = True,
     empty_value: str | None = None,
     placeholder: str | None = None,
+    operation: str = "CreateEvaluationJob",
 ) -> forms.CharField:
     """A CharField that returns None when blank (the contract's "not set"). `path` is the
-    request member it fills: its model maximum becomes the widget's maxlength, a typing
-    aid only; the contract checks the length on the server."""
+    member of `operation`'s request it fills: its model maximum becomes the widget's
+    maxlength, a typing aid only; the contract checks the length on the server."""
     attrs: dict[str, Any] = {}
-    max_length = _model_max_length(path)
+    max_length = _model_max_length(path, operation)
     if max_length is not None and max_length < 1_000_000:
         attrs["maxlength"] = str(max_length)
     if placeholder:
@@ -63,6 +66,31 @@ def text_field(
         strip=strip,
         empty_value=empty_value,
         widget=widget,
+    )
+
+
+def role_arn_field(*, operation: str, example_role: str, help_text: str) -> forms.CharField:
+    """The IAM service role every create request names (roleArn)."""
+    return text_field(
+        label="IAM service role ARN",
+        required=True,
+        path="roleArn",
+        operation=operation,
+        placeholder=f"arn:aws:iam::111122223333:role/{example_role}",
+        help_text=help_text,
+    )
+
+
+def kms_key_field(*, operation: str, path: str, what: str) -> forms.CharField:
+    """An optional customer managed KMS key that encrypts `what` ("the job's data")."""
+    return text_field(
+        label="KMS key (optional)",
+        path=path,
+        operation=operation,
+        help_text=(
+            f"A customer managed key (ARN, key ID or alias/...) to encrypt {what}; blank for an "
+            "AWS owned key."
+        ),
     )
 
 

@@ -153,6 +153,13 @@ _PATTERN_HINTS = {
         "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/my-flow"
     ),
     "KnowledgeBaseId": "the knowledge base ID: letters and digits only",
+    # CreateModelImportJob
+    "JobName": (
+        "letters, digits and hyphens (also + . after the first), starting with a letter or digit"
+    ),
+    "ImportedModelName": "letters and digits, with single _ or - between them",
+    "SubnetId": "a subnet ID such as subnet-0123456789abcdef0",
+    "SecurityGroupId": "a security group ID such as sg-0123456789abcdef0",
     "BedrockModelArn": (
         "a model ARN such as "
         "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
@@ -162,14 +169,21 @@ _PATTERN_HINTS = {
 _AT_LEAST_ONE = re.compile(r"\b1 items\b")
 
 
-def humanize(violation: Violation, *, rest: str = "", note: str | None = None) -> str:
-    """The violation's message as a sentence for the field it lands on."""
+def humanize(
+    violation: Violation,
+    *,
+    rest: str = "",
+    note: str | None = None,
+    operation: str = "CreateEvaluationJob",
+) -> str:
+    """The violation's message as a sentence for the field it lands on (a path of
+    `operation`'s request)."""
     message = violation.message
     if message == "is required":
         message = "this field is required"
     elif message.startswith("must match "):
         pattern = message.removeprefix("must match ")
-        hint = _PATTERN_HINTS.get(_shape_name(violation.path) or "")
+        hint = _PATTERN_HINTS.get(_shape_name(operation, violation.path) or "")
         if hint:
             message = f"use {hint} (must match {pattern})"
     message = _AT_LEAST_ONE.sub("1 item", message)
@@ -183,8 +197,8 @@ def humanize(violation: Violation, *, rest: str = "", note: str | None = None) -
     return message
 
 
-def _shape_name(path: str) -> str | None:
+def _shape_name(operation: str, path: str) -> str | None:
     try:
-        return shape_for_path("CreateEvaluationJob", path).name
+        return shape_for_path(operation, path).name
     except KeyError:
         return None

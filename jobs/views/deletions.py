@@ -10,6 +10,7 @@ posted as it happens and the selection bar is swapped in.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import uuid
@@ -123,21 +124,24 @@ class SelectionState:
     def is_empty(self) -> bool:
         return not self.query and not self.ids
 
-    def sync_page(self, page_ids: set[str], ticked: set[str]) -> None:
-        """The rows of one page as the person left them: ticked ones in, the others out."""
+    def sync_page(self, page_ids: set[str], ticked: set[str], *, matching: set[str]) -> None:
+        """The rows of one page as the person left them: ticked ones in, the others out.
+        `matching`: the page's rows the selected filter holds (ticked, they need no id)."""
         ids, excluded = set(self.ids), set(self.excluded)
         for rid in page_ids:
-            if rid in ticked:
+            if rid in matching:
+                ids.discard(rid)
+                (excluded.discard if rid in ticked else excluded.add)(rid)
+            elif rid in ticked:
                 ids.add(rid)
-                excluded.discard(rid)
             else:
                 ids.discard(rid)
-                if self.query:
-                    excluded.add(rid)
         self.ids, self.excluded = sorted(ids), sorted(excluded)
 
-    def select_matching(self, filters: EvaluationJobFilters) -> None:
+    def select_matching(self, filters: EvaluationJobFilters, *, matching: set[str]) -> None:
+        """Every deletable job `filters` matches; `matching`: picked ids it holds anyway."""
         self.query = _canonical(filters)
+        self.ids = sorted(set(self.ids) - matching)
         self.excluded = []
 
     def to_selection(self) -> services.Selection:
@@ -276,14 +280,21 @@ def evaluation_job_delete_selection(request: HttpRequest) -> HttpResponse:
     page_ids = _ids(request.POST.getlist("page_job"))
     ticked = _ids(request.POST.getlist("job")) & page_ids
     before = SelectionState(**asdict(state))
+    selected_filter = state.to_selection().filters
+    matching = (
+        services.evaluation_job_filter_matches(filters=selected_filter, resource_ids=page_ids)
+        if selected_filter is not None and action not in ("clear", "all")
+        else set()
+    )
     if action == "clear":
         state = SelectionState()
     elif action == "page":
-        state.sync_page(page_ids, page_ids)
+        state.sync_page(page_ids, page_ids, matching=matching)
     elif action == "all" and list_filters is not None:
-        state.select_matching(list_filters)
+        held = services.evaluation_job_filter_matches(filters=list_filters, resource_ids=state.ids)
+        state.select_matching(list_filters, matching=held)
     else:
-        state.sync_page(page_ids, ticked)
+        state.sync_page(page_ids, ticked, matching=matching)
     error = ""
     if len(state.ids) > MAX_PICKED:
         error = (
@@ -299,9 +310,15 @@ def evaluation_job_delete_selection(request: HttpRequest) -> HttpResponse:
     list_url = reverse("evaluation_job_list")
     if request.htmx:
         if action in ("page", "all", "clear") and not error:
-            # The table shows the new ticks: it reloads itself on this event.
+            # Reload the table where it is, to show the new ticks (no history entry).
+            spec = {
+                "path": _back_to(request, list_url),
+                "target": "#job-table",
+                "swap": "outerHTML",
+                "push": "false",
+            }
             response = HttpResponse("")
-            response["HX-Trigger"] = "selection-changed"
+            response["HX-Location"] = json.dumps(spec)
             return response
         bar = replace(_selection_bar(state, list_filters=list_filters, counted=True), error=error)
         return render(request, f"{LIST_TEMPLATE}#selection-bar", _bar_context(bar))

@@ -140,6 +140,9 @@ RAG_ADVANCED = [
     ("orchestration_json", KB_RAG),
 ]
 
+# The event a custom metric's new name raises (HX-Trigger), for the datasets' metric choices.
+METRIC_NAMES_CHANGED = "metric-names-changed"
+
 _ROW_KEY = re.compile(r"^(?P<prefix>[a-z_]+)-(?P<index>\d+)-(?P<field>.+)$")
 _TEXT_WIDGETS = (forms.TextInput, forms.Textarea, forms.NumberInput)
 
@@ -339,6 +342,7 @@ def _wire(form: EvaluationJobForm, urls: dict[str, str]) -> None:
             attrs |= {
                 "hx-post": urls["section"],
                 "hx-swap": "none",
+                "hx-sync": "this:replace",
                 "hx-vals": json.dumps({"part": f"choices:{bound.form.prefix}"}),
             }
             del attrs["hx-target"]
@@ -347,6 +351,7 @@ def _wire(form: EvaluationJobForm, urls: dict[str, str]) -> None:
             attrs |= {
                 "hx-post": urls["section"],
                 "hx-swap": "none",
+                "hx-sync": "this:replace",
                 "hx-vals": json.dumps({"part": "choices"}),
             }
             del attrs["hx-target"]
@@ -431,7 +436,9 @@ def _form_context(
             for n, _ in RAG_ADVANCED
             if n in fields
         ),
-        "title": title or f"New evaluation job: {rules.KIND_LABELS[kind]}",
+        "title": title or "New evaluation job",
+        "metric_names_changed": METRIC_NAMES_CHANGED,
+        "choices_vals": json.dumps({"part": "choices"}),
         "clone_of": clone_of,
         "notice": notice,
     }
@@ -620,11 +627,12 @@ def evaluation_job_form_validate(request: HttpRequest, kind: str) -> HttpRespons
         return HttpResponse("")
     errors = _field_errors(form, bound)
     context = {"f": bound, "live": True, "live_errors": errors}
-    html = render_to_string(f"{FORM_TEMPLATE}#field-errors", context, request=request)
+    response = render(request, f"{FORM_TEMPLATE}#field-errors", context)
     if name and re.fullmatch(r"custom_metrics-\d+-name", name) and "datasets" in form.formsets:
-        # Datasets offer the custom metrics by name: bring their choices up to date.
-        html += _render_parts(request, form, ["choices"]).content.decode()
-    return HttpResponse(html)
+        # Datasets offer the custom metrics by name: the page's refresher (an element no swap
+        # replaces) asks for their choices again.
+        response["HX-Trigger"] = METRIC_NAMES_CHANGED
+    return response
 
 
 @requires(OPERATE)

@@ -1,4 +1,4 @@
-"""The evaluation-job list's query string: a form that validates it, and the links built
+"""A list's query string: a form that validates it, and the links built
 from it (pages, status chips, clear filters), so a URL always reproduces the view."""
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from jobs.selectors.evaluation_jobs import (
     TASK_TYPES,
     EvaluationJobFilters,
 )
+from jobs.selectors.mirror import MirrorFilters
+from jobs.selectors.model_imports import STATUSES as IMPORT_JOB_STATUSES
+from jobs.selectors.model_imports import ImportedModelFilters, ModelImportJobFilters
 
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
@@ -55,9 +58,16 @@ class FilterField:
         return f"id_{self.name}"
 
 
-class EvaluationJobFilterForm(forms.Form):
+class MirrorFilterForm(forms.Form):
+    """A list's query string: status (when the kind has one), name contains, created
+    after/before, vanished, sort and page size. Subclasses add their kind's own filters, set
+    `filters_class` and `statuses`, and order the bar with `field_order`."""
+
+    filters_class: type[MirrorFilters] = MirrorFilters
+    statuses: tuple[str, ...] = ()
+    name_placeholder = "e.g. support"
+
     status = forms.MultipleChoiceField(
-        choices=[(s, s) for s in STATUSES],
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
@@ -65,22 +75,7 @@ class EvaluationJobFilterForm(forms.Form):
         label="Name contains",
         required=False,
         max_length=63,
-        widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "e.g. support", "autocomplete": "off"}
-        ),
-    )
-    job_type = forms.ChoiceField(label="Job type", choices=_any(JOB_TYPES), required=False)
-    application_type = forms.ChoiceField(
-        label="Application", choices=_any(APPLICATION_TYPES), required=False
-    )
-    task_type = forms.ChoiceField(label="Task type", choices=_any(TASK_TYPES), required=False)
-    model = forms.CharField(
-        label="Model contains",
-        required=False,
-        max_length=2048,
-        widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "e.g. claude", "autocomplete": "off"}
-        ),
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
     created_after = forms.DateField(label="Created on or after", required=False, widget=DateInput)
     created_before = forms.DateField(label="Created on or before", required=False, widget=DateInput)
@@ -94,6 +89,14 @@ class EvaluationJobFilterForm(forms.Form):
         empty_value=DEFAULT_PAGE_SIZE,
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.statuses:
+            self.fields["status"].choices = [(s, s) for s in self.statuses]
+        else:
+            del self.fields["status"]
+        self.fields["name"].widget.attrs["placeholder"] = self.name_placeholder
+
     def clean(self):
         data = super().clean()
         after, before = data.get("created_after"), data.get("created_before")
@@ -101,20 +104,21 @@ class EvaluationJobFilterForm(forms.Form):
             self.add_error("created_before", "Must be on or after the “created on or after” day.")
         return data
 
-    def to_filters(self) -> EvaluationJobFilters:
+    def kind_filters(self) -> dict[str, Any]:
+        """The kind's own filter values, by field name of `filters_class`."""
+        return {}
+
+    def to_filters(self) -> MirrorFilters:
         """The normalised filter; call after is_valid()."""
         data = self.cleaned_data
-        return EvaluationJobFilters(
-            statuses=tuple(data["status"]),
-            job_type=data["job_type"],
-            application_type=data["application_type"],
-            task_type=data["task_type"],
-            model=data["model"],
+        return self.filters_class(
+            statuses=tuple(data.get("status") or ()),
             name=data["name"],
             created_after=data["created_after"],
             created_before=data["created_before"],
             include_vanished=data["vanished"],
             newest_first=data["sort"] != "oldest",
+            **self.kind_filters(),
         )
 
     @property
@@ -130,7 +134,7 @@ class EvaluationJobFilterForm(forms.Form):
 
     def controls(self) -> FilterControls:
         """The filter bar, as plain data for the template (see FilterField)."""
-        chosen = set(self._raw("status") or [])
+        chosen = set(self._raw("status") or []) if "status" in self.fields else set()
         fields = []
         for name, field in self.fields.items():
             if name in ("status", "vanished"):
@@ -158,12 +162,54 @@ class EvaluationJobFilterForm(forms.Form):
                     placeholder=field.widget.attrs.get("placeholder", ""),
                 )
             )
+        status = self.fields.get("status")
         return FilterControls(
-            statuses=[Option(v, lab, v in chosen) for v, lab in self.fields["status"].choices],
+            statuses=[Option(v, lab, v in chosen) for v, lab in status.choices] if status else [],
             status_errors=self._field_errors("status"),
             vanished=bool(self._raw("vanished")),
             fields=fields,
         )
+
+
+class EvaluationJobFilterForm(MirrorFilterForm):
+    filters_class = EvaluationJobFilters
+    statuses = STATUSES
+    field_order = [
+        "status",
+        "name",
+        "job_type",
+        "application_type",
+        "task_type",
+        "model",
+        "created_after",
+        "created_before",
+        "vanished",
+        "sort",
+        "size",
+    ]
+
+    job_type = forms.ChoiceField(label="Job type", choices=_any(JOB_TYPES), required=False)
+    application_type = forms.ChoiceField(
+        label="Application", choices=_any(APPLICATION_TYPES), required=False
+    )
+    task_type = forms.ChoiceField(label="Task type", choices=_any(TASK_TYPES), required=False)
+    model = forms.CharField(
+        label="Model contains",
+        required=False,
+        max_length=2048,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "e.g. claude", "autocomplete": "off"}
+        ),
+    )
+
+    def kind_filters(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "job_type": data["job_type"],
+            "application_type": data["application_type"],
+            "task_type": data["task_type"],
+            "model": data["model"],
+        }
 
 
 @dataclass(frozen=True)
@@ -174,7 +220,7 @@ class FilterControls:
     fields: list[FilterField]
 
 
-def filter_query(filters: EvaluationJobFilters, *, size: int, **extra: str) -> str:
+def filter_query(filters: MirrorFilters, *, size: int, **extra: str) -> str:
     """The query string (with its "?", or "" for none) that reproduces `filters` at `size`."""
     params = filters.as_params()
     if size != DEFAULT_PAGE_SIZE:
@@ -183,12 +229,25 @@ def filter_query(filters: EvaluationJobFilters, *, size: int, **extra: str) -> s
     return "?" + urlencode(params, doseq=True) if params else ""
 
 
-def status_query(filters: EvaluationJobFilters, *, status: str | None, size: int) -> str:
+def status_query(filters: MirrorFilters, *, status: str | None, size: int) -> str:
     """The filter with its statuses replaced by `status` (None: every status)."""
     statuses = (status,) if status else ()
     return filter_query(replace(filters, statuses=statuses), size=size)
 
 
-def sort_query(filters: EvaluationJobFilters, *, size: int) -> str:
+def sort_query(filters: MirrorFilters, *, size: int) -> str:
     """The filter sorted the other way round."""
     return filter_query(replace(filters, newest_first=not filters.newest_first), size=size)
+
+
+class ModelImportJobFilterForm(MirrorFilterForm):
+    filters_class = ModelImportJobFilters
+    statuses = IMPORT_JOB_STATUSES
+    name_placeholder = "e.g. llama"
+
+
+class ImportedModelFilterForm(MirrorFilterForm):
+    """Imported models have no status: the bar has no status boxes."""
+
+    filters_class = ImportedModelFilters
+    name_placeholder = "e.g. llama"

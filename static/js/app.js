@@ -90,13 +90,6 @@
     if (summary) summary.focus();
   });
 
-  // An answer to an element that a swap has meanwhile removed (a box being validated when
-  // "Add ..." replaced its section) is dropped: it has nowhere to go.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var elt = event.detail && event.detail.elt;
-    if (elt && !document.documentElement.contains(elt)) event.detail.shouldSwap = false;
-  });
-
   // Choices the server refreshes out of band (a dataset's metrics, after a custom metric was
   // named) keep what the user ticked since the request left: the server drew what was ticked
   // when it was sent.

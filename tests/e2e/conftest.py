@@ -48,8 +48,11 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    """A fresh browser context; fails the test on any console error (a CSP refusal included)."""
+def page(browser, live_server):
+    """A fresh browser context; fails the test on any console error (a CSP refusal included).
+
+    It depends on live_server so that it is torn down first: a page still polling after the
+    server and its database are gone would log errors that are not the test's."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -58,6 +61,7 @@ def page(browser):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.console_errors = errors
     yield page
+    page.goto("about:blank")  # stop any polling before the server goes away
     context.close()
     assert errors == [], f"console errors: {errors}"
 
@@ -72,3 +76,18 @@ def login(live_server):
         page.wait_for_url(f"{live_server.url}/")
 
     return do_login
+
+
+@pytest.fixture
+def shot():
+    """shot(page, name): a full-page screenshot into SCREENSHOT_DIR (somewhere under /tmp), if
+    that is set; nothing otherwise."""
+    folder = Path(os.environ["SCREENSHOT_DIR"]) if os.environ.get("SCREENSHOT_DIR") else None
+
+    def take(page, name: str) -> None:
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+            # caret="initial": hiding the caret would inject a <style> that the CSP refuses.
+            page.screenshot(path=str(folder / f"{name}.png"), full_page=True, caret="initial")
+
+    return take

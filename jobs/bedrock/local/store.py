@@ -661,6 +661,9 @@ class Store:
         existing = self._idempotent("CreateModelImportJob", params)
         if existing is not None:
             return {"jobArn": existing}
+        violations = rules.model_import_job_rules(params)
+        if violations:
+            raise ServiceError("ValidationException", "; ".join(f"{p}: {m}" for p, m in violations))
         name, model_name = params["jobName"], params["importedModelName"]
         # Import jobs cannot be deleted, so a job name is taken for good; a model name is
         # taken by a model or by an import job still creating it.

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from jobs.models import EvaluationJob
+from jobs.models import EvaluationJob, ImportedModel, ModelImportJob
 
 _counter = itertools.count(1)
 BASE_TIME = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -21,14 +21,14 @@ def resource_id(n: int) -> str:
     return "".join(rng.choices(string.ascii_lowercase + string.digits, k=12))
 
 
-def job_values(**overrides: Any) -> dict[str, Any]:
+def resource_values(segment: str, **overrides: Any) -> dict[str, Any]:
+    """The columns every mirror row has, for a resource whose ARN has `segment`
+    ("evaluation-job", "model-import-job", "imported-model")."""
     n = next(_counter)
     rid = overrides.pop("resource_id", None) or resource_id(n)
     region, account = "us-east-1", "123456789012"
-    arn = overrides.pop("arn", None) or f"arn:aws:bedrock:{region}:{account}:evaluation-job/{rid}"
+    arn = overrides.pop("arn", None) or f"arn:aws:bedrock:{region}:{account}:{segment}/{rid}"
     created = overrides.pop("created_at", None) or BASE_TIME - dt.timedelta(minutes=n)
-    task_types = overrides.pop("task_types", ["Generation"])
-    models = overrides.pop("models", ["anthropic.claude-3-haiku-20240307-v1:0"])
     values = {
         "arn": arn,
         "resource_id": rid,
@@ -38,15 +38,23 @@ def job_values(**overrides: Any) -> dict[str, Any]:
         "created_at": created,
         "summary": {},
         "last_synced_at": timezone.now(),
+        "needs_description": True,
+    }
+    values.update(overrides)
+    return values
+
+
+def job_values(**overrides: Any) -> dict[str, Any]:
+    task_types = overrides.pop("task_types", ["Generation"])
+    models = overrides.pop("models", ["anthropic.claude-3-haiku-20240307-v1:0"])
+    values = {
         "status": "Completed",
         "job_type": "Automated",
         "application_type": "ModelEvaluation",
         "task_types": f"|{'|'.join(task_types)}|" if task_types else "",
         "model_identifiers": f"|{'|'.join(models)}|" if models else "",
-        "needs_description": True,
     }
-    values.update(overrides)
-    return values
+    return resource_values("evaluation-job", **(values | overrides))
 
 
 def make_job(**overrides: Any) -> EvaluationJob:
@@ -96,3 +104,14 @@ def description_for(job: EvaluationJob, **overrides: Any) -> dict[str, Any]:
     }
     d.update(overrides)
     return d
+
+
+def make_import_job(**overrides: Any) -> ModelImportJob:
+    return ModelImportJob.objects.create(
+        **resource_values("model-import-job", **({"status": "Completed"} | overrides))
+    )
+
+
+def make_imported_model(**overrides: Any) -> ImportedModel:
+    values = {"model_architecture": "llama3", "instruct_supported": True} | overrides
+    return ImportedModel.objects.create(**resource_values("imported-model", **values))
