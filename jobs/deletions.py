@@ -483,6 +483,12 @@ class DeletionKind:
 
     name: str
     label: str
+    # One item, as the progress page names it ("No <noun>s in this deletion"), and what
+    # becomes of a deleted one.
+    noun: str
+    after_deletion: str
+    # Whether the mirror knows an item's status (the progress page's "Status when selected").
+    has_status: bool
     chunk_size: int
     # arns -> {arn: (status, listed)} from the mirror
     states: Callable[[list[str]], dict[str, tuple[str, bool]]]
@@ -600,6 +606,12 @@ KINDS: dict[str, DeletionKind] = {
     KIND_EVALUATION_JOBS: DeletionKind(
         name=KIND_EVALUATION_JOBS,
         label="evaluation jobs",
+        noun="job",
+        after_deletion=(
+            "Deleted jobs show as Deleting in the list until the next sync confirms they are "
+            "gone. Their results in S3 are not deleted."
+        ),
+        has_status=True,
         # BatchDeleteEvaluationJob takes 1-25 identifiers.
         chunk_size=25,
         states=_evaluation_job_states,
@@ -614,6 +626,12 @@ KINDS: dict[str, DeletionKind] = {
     KIND_IMPORTED_MODELS: DeletionKind(
         name=KIND_IMPORTED_MODELS,
         label="imported models",
+        noun="model",
+        after_deletion=(
+            "Deleted models leave the list at once. The model files they were imported from "
+            "stay in S3."
+        ),
+        has_status=False,
         # DeleteImportedModel takes one identifier.
         chunk_size=1,
         states=_imported_model_states,

@@ -96,10 +96,11 @@ FILL_TASKS = {
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
 def evaluation_job_submit_retry(self, submission_id: int) -> None:
-    """Another CreateEvaluationJob attempt for a submission a transient error left Submitting,
-    with its same client token. The service counts attempts and gives up at
-    SUBMISSION_MAX_ATTEMPTS (so Celery's own retry count is unlimited here); each transient
-    failure schedules the next attempt after the backoff the service chose."""
+    """Another attempt at a submission (an evaluation job's CreateEvaluationJob or a model
+    import's CreateModelImportJob) that a transient error left Submitting, with its same client
+    token. The service counts attempts and gives up at SUBMISSION_MAX_ATTEMPTS (so Celery's own
+    retry count is unlimited here); each transient failure schedules the next attempt after the
+    backoff the service chose."""
     from jobs import submissions
 
     _, retry_in = submissions.evaluation_job_submission_attempt(submission_id=submission_id)

@@ -447,6 +447,7 @@ def deletion_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     ]
     context = {
         "batch": batch,
+        "kind": services.KINDS[batch.kind],
         "counts": counts,
         "rows": [
             ItemRow(item, services.deletion_item_url(batch=batch, item=item)) for item in page.items

@@ -34,6 +34,7 @@ LIST = mirror.MirrorList(
         ("Task types", "opt"),
         ("Models", ""),
     ),
+    new=("evaluation_job_new", "New evaluation job"),
     # Looked up when called, so tests can stand in for the worker.
     sync_request=lambda: sync.evaluation_jobs_sync_request(),
     # Checkboxes and the selection bar for bulk deletion (Admins only).

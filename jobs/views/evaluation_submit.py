@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -28,7 +26,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from jobs import submissions, sync
 from jobs.bedrock import client as bedrock
@@ -40,15 +37,15 @@ from jobs.forms.fields import OpenChoiceField
 from jobs.forms.paths import FormField, RowField, humanize
 from jobs.models import EvaluationJob, EvaluationJobSubmission
 from jobs.permissions import OPERATE, requires
+from jobs.views import submitting
 
 NEW_TEMPLATE = "jobs/evaluation_job_new.html"
 FORM_TEMPLATE = "jobs/evaluation_job_form.html"
-REVIEW_TEMPLATE = "jobs/evaluation_job_review.html"
+# jobs/request_review.html, with its defaults (Evaluation jobs, CreateEvaluationJob).
+REVIEW_TEMPLATE = "jobs/request_review.html"
 SUBMISSION_TEMPLATE = "jobs/submission_detail.html"
 
 PAYLOAD_SALT = "jobs.evaluation_job_review"
-# A review page older than this asks to review again (the data may be stale: names taken...).
-REVIEW_MAX_AGE_SECONDS = 24 * 3600
 
 # What each kind is for, on the chooser's cards.
 KIND_CARDS = [
@@ -240,16 +237,26 @@ def _drop_deleted_rows(form_class: type[EvaluationJobForm], data: QueryDict) -> 
                 _remove_row(data, prefix, index)
 
 
+# The kind a review payload was made for, beside the form's fields in its data.
+_PAYLOAD_KIND = "_kind"
+
+
 def _encode_payload(kind: str, data: QueryDict, key: str) -> str:
-    body = {"kind": kind, "key": key, "data": {k: data.getlist(k) for k in data}}
-    return signing.dumps(body, salt=PAYLOAD_SALT, compress=True)
+    fields = {k: data.getlist(k) for k in data if k != _PAYLOAD_KIND}
+    return submitting.review_payload(
+        salt=PAYLOAD_SALT, key=key, data={_PAYLOAD_KIND: kind, **fields}
+    )
 
 
-def _decode_payload(blob: str, *, max_age: int | None = REVIEW_MAX_AGE_SECONDS) -> dict[str, Any]:
-    body = signing.loads(blob, salt=PAYLOAD_SALT, max_age=max_age)
-    if not isinstance(body, dict) or not {"kind", "key", "data"} <= body.keys():
-        raise signing.BadSignature("malformed payload")
-    return body
+def _decode_payload(
+    blob: str, *, kind: str, max_age: int | None = submitting.REVIEW_MAX_AGE_SECONDS
+) -> tuple[str, QueryDict]:
+    """(key, form data) from a review payload made for `kind`; signing.BadSignature (or
+    SignatureExpired, past `max_age` seconds) if it cannot be used."""
+    key, data = submitting.read_review_payload(blob, salt=PAYLOAD_SALT, max_age=max_age)
+    if data.pop(_PAYLOAD_KIND, None) != kind:
+        raise signing.BadSignature("a payload of another kind")
+    return key, _as_querydict(data)
 
 
 # --- helpers: rendering ---------------------------------------------------------------------
@@ -563,54 +570,29 @@ def _check_filled_in(form: EvaluationJobForm) -> None:
 
 
 def _render_review(request: HttpRequest, form: EvaluationJobForm, data: QueryDict) -> HttpResponse:
-    job_request = form.build_request()
-    payload = _encode_payload(form.kind, data, uuid.uuid4().hex)
-    pretty = json.dumps(job_request, indent=2, ensure_ascii=False)
-    compact = json.dumps(job_request, separators=(",", ":"), ensure_ascii=False)
-    cli = (
-        f"aws bedrock create-evaluation-job --region {shlex.quote(settings.AWS_REGION)} "
-        f"--cli-input-json {shlex.quote(compact)}"
+    context = submitting.review_context(
+        job_request=form.build_request(),
+        cli="create-evaluation-job",
+        payload=_encode_payload(form.kind, data, uuid.uuid4().hex),
     )
-    return render(
-        request,
-        REVIEW_TEMPLATE,
-        {
-            "kind": form.kind,
-            "kind_label": rules.KIND_LABELS[form.kind],
-            "job_request": job_request,
-            "request_json": pretty,
-            "cli_command": cli,
-            "payload": payload,
-            "urls": _urls(form.kind),
-        },
-    )
+    context |= {
+        "kind": form.kind,
+        "kind_label": rules.KIND_LABELS[form.kind],
+        "urls": _urls(form.kind),
+    }
+    return render(request, REVIEW_TEMPLATE, context)
 
 
 def _back_to_edit(request: HttpRequest, kind: str) -> HttpResponse:
     try:
-        body = _decode_payload(request.POST.get("payload", ""), max_age=None)
+        _, data = _decode_payload(request.POST.get("payload", ""), kind=kind, max_age=None)
     except signing.BadSignature:
         return _bad_payload(request, kind)
-    if body["kind"] != kind:
-        return _bad_payload(request, kind)
-    return _render_form(request, _bind(kind, _as_querydict(body["data"])), show_errors=False)
+    return _render_form(request, _bind(kind, data), show_errors=False)
 
 
 def _bad_payload(request: HttpRequest, kind: str) -> HttpResponse:
-    return render(
-        request,
-        "400.html",
-        {
-            "problem": "This review page could not be read",
-            "explanation": (
-                "The form data it carries was changed or cut short, so nothing was submitted. "
-                "Fill in the form again."
-            ),
-            "back_url": reverse("evaluation_job_form", args=[kind]),
-            "back_label": "Open an empty form",
-        },
-        status=400,
-    )
+    return submitting.bad_review(request, back_url=reverse("evaluation_job_form", args=[kind]))
 
 
 @requires(OPERATE)
@@ -709,20 +691,20 @@ def evaluation_job_submit(request: HttpRequest, kind: str) -> HttpResponse:
     """Submit a reviewed request. The same review page posted again (two clicks, Back, two
     tabs) finds the submission its key made and answers with it: one job, never two."""
     form_class = _form_class(kind)
+    blob = request.POST.get("payload", "")
     try:
-        body = _decode_payload(request.POST.get("payload", ""))
+        key, data = _decode_payload(blob, kind=kind)
     except signing.SignatureExpired:
-        body = _decode_payload(request.POST.get("payload", ""), max_age=None)
-        form = _bind(kind, _as_querydict(body["data"]))
+        try:
+            _, data = _decode_payload(blob, kind=kind, max_age=None)
+        except signing.BadSignature:
+            return _bad_payload(request, kind)
+        form = _bind(kind, data)
         form.is_valid()
         notice = "That review page was more than a day old: check the job and review it again."
         return _render_form(request, form, show_errors=True, notice=notice)
     except signing.BadSignature:
         return _bad_payload(request, kind)
-    if body["kind"] != kind:
-        return _bad_payload(request, kind)
-    key = str(body["key"])
-    data = _as_querydict(body["data"])
     existing = submissions.evaluation_job_submission_get(idempotency_key=key)
     if existing is not None:
         return _submission_response(request, existing, data=data)
@@ -744,26 +726,17 @@ def evaluation_job_submit(request: HttpRequest, kind: str) -> HttpResponse:
 def _submission_response(
     request: HttpRequest, submission: EvaluationJobSubmission, *, data: QueryDict | None
 ) -> HttpResponse:
-    if submission.is_submitted:
-        messages.success(request, f"Submitted “{submission.job_name}” to Bedrock.")
-        return redirect("evaluation_job_detail", job_id=submission.job_resource_id)
-    if submission.is_submitting:
-        return redirect("evaluation_job_submission", pk=submission.pk)
+    response = submitting.submission_redirect(
+        request, submission, detail="evaluation_job_detail", progress="evaluation_job_submission"
+    )
+    if response is not None:
+        return response
     if data is None:
         initial = FORMS[submission.kind].initial_for(submission.request)
         data = _as_querydict(form_data(submission.kind, initial))
     form = _bind(submission.kind, data, name_taken=False)
-    form.is_valid()
-    _report_failure(form, submission)
+    submitting.report_failure(form, submission)
     return _render_form(request, form, show_errors=True)
-
-
-def _report_failure(form: EvaluationJobForm, submission: EvaluationJobSubmission) -> None:
-    for violation in submissions.submission_violations(submission=submission):
-        if violation.path:
-            form.report(violation)
-        else:
-            form.add_error(None, violation.message)
 
 
 def _failed_submission_form(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
@@ -782,29 +755,17 @@ def evaluation_job_submission(request: HttpRequest, pk: int) -> HttpResponse:
     """A submission waiting on Bedrock: polled while Submitting; once submitted, htmx is sent
     to the job's page (without JavaScript, the page links to it)."""
     submission = get_object_or_404(EvaluationJobSubmission, pk=pk)
-    job_url = (
-        reverse("evaluation_job_detail", args=[submission.job_resource_id])
-        if submission.job_arn
-        else ""
-    )
-    context = {
-        "submission": submission,
-        "job_url": job_url,
-        "status_url": request.path,
-        "edit_url": (
+    return submitting.submission_page(
+        request,
+        submission,
+        template=SUBMISSION_TEMPLATE,
+        detail="evaluation_job_detail",
+        edit_url=(
             reverse("evaluation_job_form", args=[submission.kind]) + f"?submission={submission.pk}"
         ),
-        "kind_label": rules.KIND_LABELS.get(submission.kind, submission.kind),
-        "max_attempts": settings.SUBMISSION_MAX_ATTEMPTS,
-        "list_url": reverse("evaluation_job_list"),
-        "request_json": json.dumps(submission.request, indent=2, ensure_ascii=False),
-    }
-    if request.htmx and not request.htmx.history_restore_request:
-        if submission.is_submitted and job_url:
-            messages.success(request, f"Submitted “{submission.job_name}” to Bedrock.")
-            return HttpResponseClientRedirect(job_url)
-        return render(request, f"{SUBMISSION_TEMPLATE}#submission-status", context)
-    return render(request, SUBMISSION_TEMPLATE, context)
+        kind_label=rules.KIND_LABELS.get(submission.kind, submission.kind),
+        list_url=reverse("evaluation_job_list"),
+    )
 
 
 # --- clone ----------------------------------------------------------------------------------

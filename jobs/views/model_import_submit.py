@@ -164,16 +164,11 @@ def model_import_job_submit(request: HttpRequest) -> HttpResponse:
 @require_GET
 def model_import_job_submission(request: HttpRequest, pk: int) -> HttpResponse:
     submission = get_object_or_404(EvaluationJobSubmission, pk=pk, kind=submissions.MODEL_IMPORT)
-    job_url = (
-        reverse("model_import_job_detail", args=[submission.job_resource_id])
-        if submission.job_arn
-        else ""
-    )
     return submitting.submission_page(
         request,
         submission,
         template=SUBMISSION_TEMPLATE,
-        job_url=job_url,
+        detail="model_import_job_detail",
         edit_url=f"{_urls()['form']}?submission={submission.pk}",
         list_url=_urls()["list"],
     )

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from jobs import submissions
@@ -96,12 +97,13 @@ def submission_page(
     submission: EvaluationJobSubmission,
     *,
     template: str,
-    job_url: str,
+    detail: str,
     **context: Any,
 ) -> HttpResponse:
     """A submission waiting on Bedrock: polled (its "submission-status" partial) while
-    Submitting; once submitted, htmx is sent to the job's page (without JavaScript, the page
-    links to it)."""
+    Submitting; once submitted, htmx is sent to the job's page (URL name `detail`; without
+    JavaScript, the page links to it)."""
+    job_url = reverse(detail, args=[submission.job_resource_id]) if submission.job_arn else ""
     context |= {
         "submission": submission,
         "job_url": job_url,

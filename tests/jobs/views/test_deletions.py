@@ -15,7 +15,7 @@ from jobs import deletions
 from jobs.models import DeletionBatch, DeletionItem, EvaluationJob
 from jobs.permissions import DELETE
 from tests.conftest import free_port
-from tests.jobs.views.factories import BASE_TIME, make_job, make_jobs
+from tests.jobs.views.factories import BASE_TIME, make_imported_model, make_job, make_jobs
 from tests.urls import project_urls
 
 pytestmark = pytest.mark.django_db
@@ -511,3 +511,31 @@ def test_list_pages_make_no_count_query_for_a_plain_selection(
     # session, user, groups/perms, the page, (no selection query: ids are compared in Python)
     with django_assert_max_num_queries(8):
         admin_client_.get(f"{LIST}?size=25", headers={**HTMX, "HX-Target": "job-table"})
+
+
+def test_the_progress_page_of_imported_models_speaks_of_models(admin_client_, admin_user):
+    models = [make_imported_model(name=f"model-{n}") for n in range(2)]
+    batch, _ = deletions.deletion_batch_create(
+        selection=deletions.Selection(ids=frozenset(m.resource_id for m in models)),
+        user=admin_user,
+        idempotency_key="m" * 32,
+        kind=deletions.KIND_IMPORTED_MODELS,
+    )
+    html = html_of(admin_client_.get(f"/deletions/{batch.pk}/"))
+    assert "Deleted models leave the list at once" in html and "Deleting" not in html
+    assert "Status when selected" not in html and 'class="badge" data-status' not in html
+    assert html.count('<tr data-outcome="') == 2
+    assert f'href="/imported-models/{models[0].resource_id}/"' in html
+    assert "No models with this outcome" in html_of(
+        admin_client_.get(f"/deletions/{batch.pk}/?outcome=failed")
+    )
+
+
+def test_the_progress_page_of_evaluation_jobs_speaks_of_jobs(admin_client_, admin_user):
+    batch = batch_of(admin_user, make_jobs(2, status="Completed"))
+    html = html_of(admin_client_.get(f"/deletions/{batch.pk}/"))
+    assert "Deleted jobs show as Deleting" in html and "Status when selected" in html
+    assert 'class="badge" data-status="Completed"' in html
+    assert "No jobs with this outcome" in html_of(
+        admin_client_.get(f"/deletions/{batch.pk}/?outcome=failed")
+    )

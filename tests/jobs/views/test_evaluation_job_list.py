@@ -523,3 +523,12 @@ def test_the_400_page_also_serves_django_s_own_bad_requests(client, settings):
     response = client.get("/evaluation-jobs/", headers={"host": "evil.example"})
     assert response.status_code == 400
     assert "That request could not be understood" in response.content.decode()
+
+
+def test_an_operator_gets_a_new_job_button_and_a_viewer_does_not(client, operator, viewer):
+    button = '<a class="button primary new" href="/evaluation-jobs/new/">New evaluation job</a>'
+    client.force_login(operator)
+    assert button in client.get(URL).content.decode()
+    client.force_login(viewer)
+    html = client.get(URL).content.decode()
+    assert "New evaluation job" not in html and 'href="/evaluation-jobs/new/"' not in html

@@ -150,7 +150,7 @@ def test_a_valid_job_is_reviewed_submitted_and_bedrock_has_exactly_what_the_form
 
     page = review(operator_client, kind, data)
     assert page.status_code == 200
-    assert page.templates[0].name == "jobs/evaluation_job_review.html"
+    assert page.templates[0].name == "jobs/request_review.html"
     assert page.context["job_request"] == built
     assert json.loads(page.context["request_json"]) == built
     assert creates(local_bedrock) == 0  # reviewing sends nothing

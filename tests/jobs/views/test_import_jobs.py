@@ -640,3 +640,14 @@ def test_names_with_html_are_shown_as_text(viewer_client):
     make_import_job(name="<img src=x onerror=alert(1)>", created_at=timezone.now())
     html = viewer_client.get(JOBS).content.decode()
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_an_operator_gets_an_import_button_and_a_viewer_does_not(
+    client, operator, viewer, local_bedrock
+):
+    button = f'<a class="button primary new" href="{NEW}">Import a model</a>'
+    client.force_login(operator)
+    assert button in client.get(JOBS).content.decode()
+    client.force_login(viewer)
+    html = client.get(JOBS).content.decode()
+    assert "Import a model" not in html and f'href="{NEW}"' not in html
