@@ -49,6 +49,11 @@ urlpatterns = [
         evaluation_submit.evaluation_job_clone,
         name="evaluation_job_clone",
     ),
+    path(
+        "evaluation-jobs/stop/",
+        evaluation_jobs.evaluation_job_stop_selection,
+        name="evaluation_job_stop_selection",
+    ),
     *mirror.detail_urls(evaluation_jobs.DETAIL, "evaluation-jobs/"),
     path(
         "evaluation-jobs/<str:job_id>/stop/",

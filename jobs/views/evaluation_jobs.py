@@ -1,25 +1,28 @@
 """Evaluation jobs: what their list and pages show (LIST, DETAIL: jobs/views/mirror.py makes
-their views and URLs), and Stop.
+their views and URLs), and Stop (one job, or a selection: the service is jobs/stopping.py).
 """
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from jobs import sync
-from jobs.bedrock import client as bedrock
-from jobs.bedrock.errors import BedrockError
-from jobs.models import AuditEntry, EvaluationJob
+from jobs import stopping, sync
+from jobs.models import EvaluationJob
 from jobs.permissions import DELETE, OPERATE, requires
 from jobs.selectors import evaluation_jobs as selectors
 from jobs.views import deletions as deletion_views
 from jobs.views import mirror
 from jobs.views.filters import EvaluationJobFilterForm
 from jobs.views.mirror import Action
+
+STOP_TEMPLATE = "jobs/evaluation_job_stop.html"
+RESOURCE_ID = re.compile(r"[a-z0-9]{1,64}")
 
 LIST = mirror.MirrorList(
     kind=selectors.KIND,
@@ -37,9 +40,11 @@ LIST = mirror.MirrorList(
     new=("evaluation_job_new", "New evaluation job"),
     # Looked up when called, so tests can stand in for the worker.
     sync_request=lambda: sync.evaluation_jobs_sync_request(),
-    # Checkboxes and the selection bar for bulk deletion (Admins only).
-    table_context=lambda request, filters, items: deletion_views.list_selection_context(
-        request, filters=filters, jobs=items
+    # Checkboxes and the selection bar for bulk deletion (Admins only), and the checkboxes of
+    # Stop selected… for Operators when the list shows only running jobs.
+    table_context=lambda request, filters, items: (
+        deletion_views.list_selection_context(request, filters=filters, jobs=items)
+        | stop_selection_context(request, filters=filters)
     ),
     row_context=lambda request, job: deletion_views.row_selection_context(request, job=job),
     words=mirror.Words(
@@ -84,36 +89,58 @@ DETAIL = mirror.MirrorDetail(
 @require_POST
 def evaluation_job_stop(request: HttpRequest, job_id: str) -> HttpResponse:
     job = mirror.get_or_404(LIST, job_id)
-    page = DETAIL.prefix(job)
-    if not job.can_stop:
-        messages.error(request, f"“{job.name}” is {job.status}; only a job in progress can stop.")
-        return redirect(page)
-    try:
-        _evaluation_job_stop(job=job, user=request.user)
-    except BedrockError as exc:
-        messages.error(request, f"Bedrock refused to stop “{job.name}”: {exc.message}")
+    outcome = stopping.evaluation_job_stop(job=job, user=request.user)
+    _stop_message(request, outcome)
+    return redirect(DETAIL.prefix(job))
+
+
+@requires(OPERATE)
+@require_http_methods(["GET", "POST"])
+def evaluation_job_stop_selection(request: HttpRequest) -> HttpResponse:
+    """GET ?job=<id>&job=...: which of the picked jobs would stop and which are skipped, and
+    the form that stops them. POST: stop each (one Bedrock call per job), then the list."""
+    data = request.POST if request.method == "POST" else request.GET
+    picked = list(dict.fromkeys(j for j in data.getlist("job") if RESOURCE_ID.fullmatch(j)))
+    limit = stopping.STOP_BATCH_LIMIT
+    too_many = len(picked) > limit
+    jobs = [] if too_many else list(EvaluationJob.objects.filter(resource_id__in=picked))
+    if request.method == "POST" and not too_many:
+        for job in jobs:
+            _stop_message(request, stopping.evaluation_job_stop(job=job, user=request.user))
+        if not jobs:
+            messages.info(request, "No jobs were picked, so none were stopped.")
+        return redirect(LIST.url())
+    context = {
+        "stoppable": [job for job in jobs if job.can_stop],
+        "skipped": [
+            (job, stopping.evaluation_job_stop_blocker(job=job)) for job in jobs if not job.can_stop
+        ],
+        "missing": 0 if too_many else len(picked) - len(jobs),
+        "too_many": too_many,
+        "picked_count": len(picked),
+        "limit": limit,
+        "list_url": LIST.url(),
+        "running_url": f"{LIST.url()}?status=InProgress",
+        "job_prefix": LIST.url(),
+    }
+    return render(request, STOP_TEMPLATE, context, status=400 if too_many else 200)
+
+
+def _stop_message(request: HttpRequest, outcome: stopping.StopOutcome) -> None:
+    name = outcome.job.name
+    if outcome.stopped:
+        messages.success(request, f"Stopping “{name}”. Bedrock is winding it down.")
+    elif outcome.refused_by_bedrock:
+        messages.error(request, f"Bedrock refused to stop “{name}”: {outcome.reason}")
     else:
-        messages.success(request, f"Stopping “{job.name}”. Bedrock is winding it down.")
-    return redirect(page)
+        messages.error(request, f"“{name}” was not stopped: {outcome.reason}.")
 
 
-def _evaluation_job_stop(*, job: EvaluationJob, user) -> None:
-    """StopEvaluationJob, then the mirror row shows Stopping; audited either way.
-
-    (Belongs in the services layer once there is one; kept here, beside its only caller.)
-    """
-    audit = {"user": user, "username": user.get_username(), "action": "evaluation_job.stop"}
-    try:
-        bedrock.stop_evaluation_job(identifier=job.arn)
-    except BedrockError as exc:
-        AuditEntry.objects.create(
-            **audit,
-            target_arn=job.arn,
-            outcome="failed",
-            detail={"code": exc.code, "message": exc.message, "request_id": exc.request_id},
-        )
-        raise
-    EvaluationJob.objects.filter(pk=job.pk, status="InProgress").update(status="Stopping")
-    AuditEntry.objects.create(
-        **audit, target_arn=job.arn, outcome="requested", detail={"from_status": job.status}
-    )
+def stop_selection_context(request: HttpRequest, *, filters) -> dict:
+    """The list's Stop selected… form (Operators, on the InProgress-only filter), or the hint
+    that leads there."""
+    if not request.user.has_perm(OPERATE):
+        return {}
+    if tuple(filters.statuses) == ("InProgress",):
+        return {"stoppable": True, "stop_url": reverse("evaluation_job_stop_selection")}
+    return {"stop_hint_url": f"{LIST.url()}?status=InProgress"}
