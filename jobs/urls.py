@@ -1,4 +1,8 @@
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from jobs.views import (
     deletions,
@@ -15,6 +19,15 @@ DELETE_MODELS = "imported_model_delete"
 urlpatterns = [
     path("", system.home, name="home"),
     path("healthz", system.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages without an icon link (e.g. /healthz's JSON).
+    path(
+        "favicon.ico",
+        # Resolved per request: with hashed static names the manifest exists only after
+        # collectstatic, which must not be needed to import the URLconf.
+        login_not_required(
+            RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)
+        ),
+    ),
     # Evaluation jobs. Fixed paths before <job_id>, which is the ARN's last segment.
     *mirror.list_urls(evaluation_jobs.LIST, "evaluation-jobs/"),
     # Building and submitting jobs (jobs/views/evaluation_submit.py).

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import screens
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Without these, Chromium tries Google's hosts, which this closed network refuses.
 CHROMIUM_ARGS = [
@@ -80,14 +82,5 @@ def login(live_server):
 
 @pytest.fixture
 def shot():
-    """shot(page, name): a full-page screenshot into SCREENSHOT_DIR (somewhere under /tmp), if
-    that is set; nothing otherwise."""
-    folder = Path(os.environ["SCREENSHOT_DIR"]) if os.environ.get("SCREENSHOT_DIR") else None
-
-    def take(page, name: str) -> None:
-        if folder:
-            folder.mkdir(parents=True, exist_ok=True)
-            # caret="initial": hiding the caret would inject a <style> that the CSP refuses.
-            page.screenshot(path=str(folder / f"{name}.png"), full_page=True, caret="initial")
-
-    return take
+    """The screenshot helper (tests/e2e/screens.py), for tests that take it as a fixture."""
+    return screens.shot

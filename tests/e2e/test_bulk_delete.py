@@ -7,34 +7,19 @@ Set SCREENSHOT_DIR to keep screenshots of the list, confirmation and progress pa
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from jobs import sync
 from jobs.models import DeletionBatch, EvaluationJob
+from tests.e2e.screens import shot
 
 pytest_plugins = ["tests.worker", "tests.deletion_support"]
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SCREENSHOTS = Path(os.environ["SCREENSHOT_DIR"]) if os.environ.get("SCREENSHOT_DIR") else None
 FAILED = 60
-
-
-def shot(page, name: str) -> None:
-    if SCREENSHOTS:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        # caret="initial": hiding the caret would inject a <style> that the CSP refuses.
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, caret="initial")
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-top.png"), caret="initial")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

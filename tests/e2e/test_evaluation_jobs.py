@@ -6,11 +6,9 @@ Set SCREENSHOT_DIR to keep screenshots of the list and detail pages (desktop and
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -18,24 +16,9 @@ from playwright.sync_api import expect
 
 from jobs import sync
 from jobs.models import EvaluationJob
+from tests.e2e.screens import shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SCREENSHOTS = Path(os.environ["SCREENSHOT_DIR"]) if os.environ.get("SCREENSHOT_DIR") else None
-
-
-def shot(page, name: str) -> None:
-    if SCREENSHOTS:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        # caret="initial": hiding the caret would inject a <style> that the CSP refuses.
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, caret="initial")
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-top.png"), caret="initial")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Before the users are made: the default PBKDF2 costs ~1 s a user on these machines."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

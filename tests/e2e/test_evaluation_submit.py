@@ -8,9 +8,7 @@ Set SCREENSHOT_DIR to keep screenshots of the pages (laptop and phone).
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -19,26 +17,13 @@ from jobs import sync
 from jobs.bedrock import client as bedrock
 from jobs.forms.evaluation import FORMS
 from jobs.models import EvaluationJob, EvaluationJobSubmission
+from tests.e2e.screens import shot
 from tests.jobs.forms import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SCREENSHOTS = Path(os.environ["SCREENSHOT_DIR"]) if os.environ.get("SCREENSHOT_DIR") else None
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 800}
-
-
-def shot(page, name: str, *, full_page: bool = True) -> None:
-    if SCREENSHOTS:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        # caret="initial": hiding the caret would inject a <style> that the CSP refuses.
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page, caret="initial")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Before the users are made: the default PBKDF2 costs ~1 s a user on these machines."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def settled(page) -> None:

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from jobs import permissions
 from tests.urls import project_urls
 
-PUBLIC = {"/accounts/login/", "/healthz"}
+PUBLIC = {"/accounts/login/", "/healthz", "/favicon.ico"}
 URLS = project_urls()
 WRITE_URLS = [
     (path, view)
@@ -90,3 +90,10 @@ def test_a_wrong_password_is_refused_with_a_message(client, viewer):
     response = client.post("/accounts/login/", {"username": viewer.username, "password": "no"})
     assert response.status_code == 200
     assert "Please enter a correct username and password" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_favicon_ico_points_at_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/favicon.svg"
