@@ -225,7 +225,23 @@ class AuditEntry(models.Model):
         return f"{self.username} {self.action} {self.target_arn} {self.outcome}"
 
 
-class EvaluationJobSubmission(models.Model):
+class CreatedBy(models.Model):
+    """Who asked for it; the username is kept if the user is deleted."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_by_username = models.CharField(max_length=150)  # kept if the user is deleted
+
+    class Meta:
+        abstract = True
+
+
+class EvaluationJobSubmission(CreatedBy):
     """One CreateEvaluationJob the dashboard was asked to make, recorded before Bedrock is
     called (see jobs/submissions.py). The idempotency key comes from the review page, so a
     double click, a resubmitted page or a second tab finds this row instead of making another;
@@ -253,14 +269,6 @@ class EvaluationJobSubmission(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     # When the next retry is due; the periodic resume task picks up rows long past it.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_by_username = models.CharField(max_length=150)  # kept if the user is deleted
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -292,7 +300,7 @@ class EvaluationJobSubmission(models.Model):
         return self.job_arn.rsplit("/", 1)[-1] if self.job_arn else ""
 
 
-class DeletionBatch(models.Model):
+class DeletionBatch(CreatedBy):
     """One confirmed deletion: what an Admin selected, recorded with one DeletionItem per
     resource before any Bedrock call (see jobs/deletions.py). Generic over `kind`, so other
     deletable resources (imported models) reuse the same batches, runner and pages."""
@@ -303,14 +311,6 @@ class DeletionBatch(models.Model):
     # One per confirmation page shown: a double click, a resubmitted or replayed POST finds
     # this batch instead of making another.
     idempotency_key = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_by_username = models.CharField(max_length=150)  # kept if the user is deleted
     # What was selected, for people ("All jobs matching status Failed, plus 3 picked") and for
     # the record (the filter's query string, the picked ids, the excluded ids).
     description = models.CharField(max_length=500)
