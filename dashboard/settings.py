@@ -215,6 +215,9 @@ BEDROCK_CONNECT_TIMEOUT = env_int("BEDROCK_CONNECT_TIMEOUT", 5)
 BEDROCK_READ_TIMEOUT = env_int("BEDROCK_READ_TIMEOUT", 30)
 if BEDROCK_RETRY_MODE not in {"legacy", "standard", "adaptive"}:
     raise ImproperlyConfigured("BEDROCK_RETRY_MODE must be legacy, standard or adaptive")
+# Where evaluation outputs are read from (jobs/bedrock/s3.py): empty means real S3; `make run`
+# and the tests point it at the local S3 (moto's server). Same retries and timeouts as Bedrock.
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL") or None
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
@@ -336,6 +339,10 @@ CELERY_BEAT_SCHEDULE["deletion_batches_resume"] = {
     "schedule": timedelta(seconds=DELETION_RESUME_INTERVAL_SECONDS),
     "options": {"expires": DELETION_RESUME_INTERVAL_SECONDS},
 }
+
+# --- Evaluation results (jobs/results/) ---
+# Per-prompt records kept per job for browsing (the aggregates always cover every line).
+RESULTS_MAX_RECORDS = env_int("RESULTS_MAX_RECORDS", 25_000)
 
 # Connection pool for boto3 sized to the worker's concurrency (plus the web process's threads).
 BEDROCK_MAX_POOL_CONNECTIONS = env_int(

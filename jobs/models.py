@@ -381,3 +381,143 @@ class DeletionItem(models.Model):
     @property
     def is_settled(self) -> bool:
         return self.outcome != self.PENDING
+
+
+# --- Evaluation results (read from each completed job's S3 output; see jobs/results/) -------
+
+
+class EvaluationResultSet(models.Model):
+    """What we read of one evaluation job's S3 output, and how that went. One row per job;
+    a re-ingest replaces its aggregates and records in one transaction."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be read"
+        FETCHING = "fetching", "Being read"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Could not be read"
+
+    # Kept when the job becomes a tombstone: results of a deleted job stay readable.
+    job = models.OneToOneField(EvaluationJob, on_delete=models.CASCADE, related_name="results")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    # s3://bucket/prefix/<jobName>/<jobId>/ that was listed.
+    s3_uri = models.CharField(max_length=2048, blank=True)
+    # Why the last attempt failed, as the gateway said it (e.g. AccessDenied, NoSuchBucket).
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    # A digest of the output files' (key, size, ETag): a fetch that finds the same files
+    # changes nothing.
+    fingerprint = models.CharField(max_length=64, blank=True)
+    files = models.PositiveIntegerField(default=0)
+    lines = models.PositiveIntegerField(default=0)
+    # Lines that were not JSON or had no shape we know; counted and shown, never fatal.
+    bad_lines = models.PositiveIntegerField(default=0)
+    # Per-prompt records stored, and whether RESULTS_MAX_RECORDS cut them short (the
+    # aggregates always cover every line).
+    records = models.PositiveIntegerField(default=0)
+    records_truncated = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "updated_at"], name="resultset_state")]
+
+    def __str__(self) -> str:
+        return f"results of {self.job_id}: {self.state}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.state == self.State.READY
+
+    @property
+    def is_settled(self) -> bool:
+        """Nothing more will happen without a Retry: polling can stop."""
+        return self.state in (self.State.READY, self.State.FAILED)
+
+
+class ResultAggregate(models.Model):
+    """One dataset × model-or-RAG-source × metric of one job: the numbers of a score card."""
+
+    result_set = models.ForeignKey(
+        EvaluationResultSet, on_delete=models.CASCADE, related_name="aggregates"
+    )
+    dataset = models.CharField(max_length=255)
+    # The model identifier as the records give it, or the knowledge base / RAG source
+    # identifier for RAG jobs.
+    model = models.CharField(max_length=2048)
+    metric = models.CharField(max_length=255)
+    # Human jobs: thumbsUpDown, individualLikertScale, comparisonLikertScale,
+    # comparisonChoice or comparisonRank; empty for automatic, judge and RAG jobs.
+    rating_method = models.CharField(max_length=32, blank=True)
+    prompts = models.PositiveIntegerField(default=0)
+    scored = models.PositiveIntegerField(default=0)
+    mean = models.FloatField(null=True, blank=True)
+    stddev = models.FloatField(null=True, blank=True)
+    # {"edges": [e0, ..., en], "counts": [c1, ..., cn]} over the scored results.
+    histogram = models.JSONField(default=dict, blank=True)
+    # Human metrics: counts per answer ({"up": n, "down": n}, {"1": n, ... "5": n},
+    # {"wins": n, "losses": n, "ties": n}, ...), empty otherwise.
+    distribution = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["dataset", "model", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["result_set", "dataset", "model", "metric"], name="resultagg_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} {self.model} {self.metric}: {self.mean}"
+
+
+class ResultRecord(models.Model):
+    """One prompt's outcome for one model (or RAG source): one line of an output file (one
+    turn of a RAG conversation), per model for two-model human jobs."""
+
+    result_set = models.ForeignKey(
+        EvaluationResultSet, on_delete=models.CASCADE, related_name="result_records"
+    )
+    dataset = models.CharField(max_length=255)
+    model = models.CharField(max_length=2048)
+    # Order in the output (file, line, turn): a stable key for paging and for matching the
+    # same prompt across jobs together with prompt_hash.
+    position = models.PositiveIntegerField()
+    prompt = models.TextField(blank=True)
+    # sha256 of the prompt text: joins the same prompt across jobs without comparing texts.
+    prompt_hash = models.CharField(max_length=64)
+    reference = models.TextField(blank=True)
+    response = models.TextField(blank=True)
+    # {metric: number or null}, {metric: judge's explanation}.
+    scores = models.JSONField(default=dict, blank=True)
+    explanations = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["result_set", "dataset", "position"], name="resultrec_pos"),
+            models.Index(fields=["prompt_hash"], name="resultrec_prompt"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} #{self.position} {self.model}"
+
+
+class ResultScore(models.Model):
+    """One metric's result of one record, as a row: the prompts table filters and sorts by
+    any metric through this index, not through JSON."""
+
+    record = models.ForeignKey(ResultRecord, on_delete=models.CASCADE, related_name="score_rows")
+    result_set = models.ForeignKey(
+        EvaluationResultSet, on_delete=models.CASCADE, related_name="score_rows"
+    )
+    metric = models.CharField(max_length=255)
+    value = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["result_set", "metric", "value", "record"], name="resultscore_v"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric}={self.value}"

@@ -1,5 +1,5 @@
-"""Shared fixtures: users in each role, a fresh local Bedrock per test over real HTTP, and the
-settings that point the dashboard at it."""
+"""Shared fixtures: users in each role, a fresh local Bedrock per test and the local S3 over real
+HTTP, and the settings that point the dashboard at them."""
 
 from __future__ import annotations
 
@@ -36,6 +36,28 @@ def local_bedrock(settings):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def _local_s3_server():
+    """One moto server for the session (starting one costs about a second); each test that
+    uses `local_s3` empties it first."""
+    from jobs.bedrock.local.s3 import LocalS3
+
+    server = LocalS3().start(host="127.0.0.1", port=0)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def local_s3(_local_s3_server, settings):
+    """The local S3 (moto's server over real HTTP), emptied, with the dashboard's settings
+    pointing at it for the test."""
+    _local_s3_server.reset()
+    settings.S3_ENDPOINT_URL = _local_s3_server.url
+    return _local_s3_server
 
 
 def role_group(name: str) -> Group:

@@ -28,9 +28,20 @@ from urllib.parse import quote, urlencode
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = "redis://127.0.0.1:6379/13"
+# TEST_REDIS_URL: another Redis database, for two checkouts testing at once on one machine.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 # Settings the children must not inherit from the developer's shell.
-_OWN_PREFIXES = ("DJANGO_", "DATABASE_URL", "BEDROCK_", "CELERY_", "DASHBOARD_", "SYNC_", "AWS_")
+_OWN_PREFIXES = (
+    "DJANGO_",
+    "DATABASE_URL",
+    "BEDROCK_",
+    "S3_",
+    "CELERY_",
+    "DASHBOARD_",
+    "SYNC_",
+    "RESULTS_",
+    "AWS_",
+)
 
 
 def database_url() -> str:

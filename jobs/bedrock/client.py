@@ -22,11 +22,15 @@ _clients: dict[tuple, Any] = {}
 _clients_lock = threading.Lock()
 
 
-def client_settings() -> dict[str, Any]:
-    """What the client is built from; also shown in the page header and /healthz."""
+def client_settings(service: str = "bedrock") -> dict[str, Any]:
+    """What a client is built from; also shown in the page header and /healthz. S3 (evaluation
+    outputs, jobs/bedrock/s3.py) shares the region, retries and timeouts, with its own
+    endpoint."""
+    endpoint = settings.S3_ENDPOINT_URL if service == "s3" else settings.BEDROCK_ENDPOINT_URL
     return {
+        "service": service,
         "region": settings.AWS_REGION,
-        "endpoint_url": settings.BEDROCK_ENDPOINT_URL,
+        "endpoint_url": endpoint,
         "retry_mode": settings.BEDROCK_RETRY_MODE,
         "max_attempts": settings.BEDROCK_MAX_ATTEMPTS,
         "connect_timeout": settings.BEDROCK_CONNECT_TIMEOUT,
@@ -35,9 +39,10 @@ def client_settings() -> dict[str, Any]:
     }
 
 
-def get_client(**overrides: Any):
-    """The boto3 client for the current settings (overrides: for a one-off, e.g. no retries)."""
-    conf = client_settings() | overrides
+def get_client(service: str = "bedrock", **overrides: Any):
+    """The boto3 client of `service` for the current settings (overrides: for a one-off, e.g.
+    no retries)."""
+    conf = client_settings(service) | overrides
     key = tuple(sorted(conf.items()))
     with _clients_lock:
         client = _clients.get(key)
@@ -50,18 +55,23 @@ def _build_client(conf: dict[str, Any]):
     session = boto3.session.Session(region_name=conf["region"])
     credentials: dict[str, str] = {}
     if conf["endpoint_url"] and session.get_credentials() is None:
-        # A custom endpoint (the local Bedrock) does not check signatures, but botocore
+        # A custom endpoint (the local Bedrock or S3) does not check signatures, but botocore
         # refuses to send an unsigned request: sign with a placeholder, never a real secret.
         credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    extra: dict[str, Any] = {}
+    if conf["service"] == "s3" and conf["endpoint_url"]:
+        # A local S3 on 127.0.0.1 has no per-bucket host names.
+        extra["s3"] = {"addressing_style": "path"}
     config = Config(
         retries={"mode": conf["retry_mode"], "total_max_attempts": conf["max_attempts"]},
         connect_timeout=conf["connect_timeout"],
         read_timeout=conf["read_timeout"],
         max_pool_connections=conf["max_pool_connections"],
         user_agent_appid="bedrock-dashboard",
+        **extra,
     )
     return session.client(
-        "bedrock", endpoint_url=conf["endpoint_url"], config=config, **credentials
+        conf["service"], endpoint_url=conf["endpoint_url"], config=config, **credentials
     )
 
 
@@ -96,6 +106,7 @@ def _call(operation: str, client=None, **params: Any) -> dict[str, Any]:
         botocore.exceptions.ConnectionClosedError,
         botocore.exceptions.ReadTimeoutError,
         botocore.exceptions.ConnectTimeoutError,
+        botocore.exceptions.ResponseStreamingError,
     ) as exc:
         raise errors.EndpointUnreachableError(
             str(exc), code=type(exc).__name__, operation=operation

@@ -91,6 +91,13 @@ ERROR_CLASSES: dict[str, type[BedrockError]] = {
     "UnrecognizedClientException": CredentialsError,
     "InvalidSignatureException": CredentialsError,
     "ExpiredTokenException": CredentialsError,
+    # S3's codes (evaluation outputs, jobs/bedrock/s3.py).
+    "SlowDown": ThrottledError,
+    "AccessDenied": AccessDeniedError,
+    "NoSuchBucket": NotFoundError,
+    "NoSuchKey": NotFoundError,
+    "InvalidAccessKeyId": CredentialsError,
+    "SignatureDoesNotMatch": CredentialsError,
 }
 
 

@@ -38,7 +38,9 @@ class Stack:
         child_env |= {
             "DASHBOARD_VAR_DIR": str(self.var_dir),
             # A Redis database of its own, so tests never meet a developer's queue.
-            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
+            "CELERY_BROKER_URL": os.environ.get(
+                "TEST_RUNSTACK_REDIS_URL", "redis://127.0.0.1:6379/14"
+            ),
             "DASHBOARD_HEARTBEAT_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
             **env,
