@@ -7,7 +7,7 @@ COPY jobs ./jobs
 RUN pip install --no-cache-dir .
 COPY . .
 # Static files are collected at build time and served by whitenoise.
-RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput
+RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=build-only-not-secret-used-for-collectstatic-and-nothing-else python manage.py collectstatic --noinput
 RUN useradd --create-home app && mkdir -p /app/var && chown -R app /app/var
 USER app
 EXPOSE 8000

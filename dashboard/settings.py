@@ -52,6 +52,13 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off: the development key is public."
     )
+if not DEBUG and len(SECRET_KEY) < 50:
+    # Django's own deploy check asks for 50: a short key can be guessed, and with it every
+    # session cookie and page token forged.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be at least 50 characters long when DJANGO_DEBUG is off; make "
+        "one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -252,6 +259,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often beat asks a worker to record a heartbeat (tests shorten it).
 HEARTBEAT_SECONDS = env_int("DASHBOARD_HEARTBEAT_SECONDS", 15)
+# /healthz keeps its probe this long per process: a monitor hammering it costs at most one
+# Bedrock call and one broker round trip per interval.
+HEALTH_PROBE_SECONDS = env_int("HEALTH_PROBE_SECONDS", 5)
 
 # --- Sync (the mirror; see jobs/sync.py) ---
 # How often beat sweeps each kind (list everything, Get what changed): the mirror's staleness.
@@ -354,8 +364,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {
+        "no_403_traceback": {"()": "jobs.permissions.DropPermissionDeniedTraceback"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL") or "INFO"},
     # botocore logs request signing details at DEBUG: keep it quiet whatever the root level.
-    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        # One line per 403 (jobs.permissions.requires), not a traceback.
+        "django.request": {"filters": ["no_403_traceback"]},
+    },
 }

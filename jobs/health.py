@@ -1,10 +1,18 @@
-"""Checks behind /healthz: each answers quickly, and says what failed rather than raising."""
+"""Checks behind /healthz: each answers quickly, and says what failed rather than raising.
+
+A load balancer or a monitor may call /healthz many times a second: the probe's result is kept
+for HEALTH_PROBE_SECONDS per process (one probe at a time; callers in between get the kept
+answer), and the broker is reached through a pooled connection, so a thousand health checks
+make at most one Bedrock call and no new broker connection per interval and process.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -37,16 +45,32 @@ def check_database() -> None:
         cursor.fetchone()
 
 
+_redis_clients: dict[str, redis.Redis] = {}
+
+
+def _redis_client(url: str) -> redis.Redis:
+    """One client (and so one connection pool) per broker URL, kept for the process: redis-py
+    reconnects a pooled connection that the server dropped."""
+    client = _redis_clients.get(url)
+    if client is None:
+        client = _redis_clients[url] = redis.Redis.from_url(
+            url, socket_timeout=2, socket_connect_timeout=2, max_connections=2
+        )
+    return client
+
+
 def check_broker() -> str:
     url = settings.CELERY_BROKER_URL
-    with Connection(
-        url,
-        connect_timeout=2,
-        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
-    ) as conn:
-        conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+    scheme = url.split("://", 1)[0]
+    if scheme in ("redis", "rediss"):
+        _redis_client(url).ping()
+    else:
+        with Connection(
+            url, connect_timeout=2, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        ) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
     # The scheme only: a broker URL may carry a password.
-    return url.split("://", 1)[0]
+    return scheme
 
 
 def check_bedrock() -> str:
@@ -70,7 +94,7 @@ def scheduler_state() -> dict[str, Any]:
     }
 
 
-def health() -> tuple[bool, dict[str, Any]]:
+def _probe() -> tuple[bool, dict[str, Any]]:
     checks = {
         "database": _timed(check_database),
         "broker": _timed(check_broker),
@@ -88,3 +112,38 @@ def health() -> tuple[bool, dict[str, Any]]:
         "worker_and_beat": scheduler,
     }
     return not failed, body
+
+
+_kept: dict[tuple, tuple[float, tuple[bool, dict[str, Any]]]] = {}
+_probe_lock = threading.Lock()
+
+
+def _probe_key() -> tuple:
+    """What the probe depends on: a change of endpoint or broker is probed afresh."""
+    return (
+        settings.CELERY_BROKER_URL,
+        tuple(sorted(bedrock.client_settings().items())),
+        connection.settings_dict["NAME"],
+    )
+
+
+def health() -> tuple[bool, dict[str, Any]]:
+    """(healthy, body), probed at most once per HEALTH_PROBE_SECONDS and process."""
+    key = _probe_key()
+    now = time.monotonic()
+    kept = _kept.get(key)
+    if kept and kept[0] > now:
+        return kept[1]
+    with _probe_lock:
+        kept = _kept.get(key)
+        if kept and kept[0] > time.monotonic():
+            return kept[1]
+        result = _probe()
+        _kept.clear()
+        _kept[key] = (time.monotonic() + settings.HEALTH_PROBE_SECONDS, result)
+        return result
+
+
+def forget() -> None:
+    """Drop the kept probe (tests, and anything that must see the present state)."""
+    _kept.clear()

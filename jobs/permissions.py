@@ -1,6 +1,7 @@
 """Role checks for views. A view's permission is recorded on it, so tests can find every
 write URL and prove that a role without the permission gets 403."""
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
@@ -10,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 BROWSE = "jobs.browse_jobs"
 OPERATE = "jobs.operate_jobs"
 DELETE = "jobs.delete_jobs"
+
+logger = logging.getLogger(__name__)
 
 GROUPS = {
     "Viewers": [BROWSE],
@@ -25,6 +28,13 @@ def requires(permission: str) -> Callable:
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not request.user.has_perm(permission):
+                logger.warning(
+                    "403: %s may not %s %s (needs %s)",
+                    request.user.get_username() or "anonymous",
+                    request.method,
+                    request.path,
+                    permission,
+                )
                 raise PermissionDenied(role_needed(permission))
             return view(request, *args, **kwargs)
 
@@ -37,3 +47,12 @@ def requires(permission: str) -> Callable:
 def role_needed(permission: str) -> str:
     group = next(name for name, perms in GROUPS.items() if permission in perms)
     return f"This needs the {group} role. Ask an administrator to add you to it."
+
+
+class DropPermissionDeniedTraceback(logging.Filter):
+    """django.request logs every 403 with a whole traceback; `requires` has already logged
+    one line saying who, where and which permission. (Set on the django.request logger.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, PermissionDenied)

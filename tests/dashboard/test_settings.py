@@ -109,6 +109,12 @@ def test_production_refuses_the_development_secret_key():
         load(DJANGO_DEBUG="0")
 
 
+def test_production_refuses_a_short_secret_key():
+    with pytest.raises(RuntimeError, match="at least 50 characters"):
+        load(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 49)
+    assert load(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 50)["debug"] is False
+
+
 def test_production_with_its_own_key_and_hosts():
     conf = load(
         DJANGO_DEBUG="false",

@@ -97,3 +97,17 @@ def test_favicon_ico_points_at_the_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"] == "/static/favicon.svg"
+
+
+def test_a_403_is_logged_as_one_line_without_a_traceback(viewer_client, caplog):
+    caplog.set_level("INFO")
+    assert viewer_client.get("/evaluation-jobs/new/").status_code == 403
+    refusals = [
+        r for r in caplog.records if "403" in r.getMessage() or "Forbidden" in r.getMessage()
+    ]
+    assert len(refusals) == 1, [r.getMessage() for r in caplog.records]
+    (record,) = refusals
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        "403: vera-viewer may not GET /evaluation-jobs/new/ (needs jobs.operate_jobs)"
+    )
