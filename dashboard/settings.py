@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Trigram indexes for name and model search on PostgreSQL (jobs/migrations/0008_trigram.py).
+    "django.contrib.postgres",
     "django_htmx",
     "jobs",
 ]
