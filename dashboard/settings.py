@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     # Trigram indexes for name and model search on PostgreSQL (jobs/migrations/0008_trigram.py).
     "django.contrib.postgres",
     "django_htmx",
+    # Sign-in throttling: failed attempts per user and per address (see AXES_* below).
+    "axes",
     "jobs",
 ]
 
@@ -97,7 +99,25 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Sign-in throttling (django-axes) ---
+# Every sign-in is counted; after LOGIN_FAILURE_LIMIT failures for one username, or from one
+# address, further tries are refused (429, with a page saying when to try again) until the
+# cool-off ends; a success resets the count. Addresses are REMOTE_ADDR (behind a proxy, the
+# proxy's: set the limit with that in mind).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
 
 ROOT_URLCONF = "dashboard.urls"
 WSGI_APPLICATION = "dashboard.wsgi.application"
@@ -172,6 +192,15 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS only, in production: plain HTTP is redirected (with DJANGO_BEHIND_TLS_PROXY, as the
+# proxy's X-Forwarded-Proto says) and browsers are told to remember it (HSTS). Both default on
+# when DEBUG is off; turn them off for plain HTTP on localhost (compose.yaml does). /healthz is
+# exempt so a load balancer can probe over HTTP.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 
 # Django's own CSP: no inline script or style runs without the per-request nonce.
 SECURE_CSP = {
@@ -375,6 +404,8 @@ LOGGING = {
     "loggers": {
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # Failed sign-ins and lockouts are warnings; its start-up banner is not worth a line.
+        "axes": {"level": "WARNING"},
         # One line per 403 (jobs.permissions.requires), not a traceback.
         "django.request": {"filters": ["no_403_traceback"]},
     },

@@ -56,3 +56,17 @@ def bars(value: str) -> list[str]:
 def short_model(identifier: str) -> str:
     """A model ARN's last segment (foundation-model/x -> x); other identifiers as they are."""
     return identifier.rsplit("/", 1)[-1]
+
+
+@register.filter
+def span(value: dt.timedelta | None) -> str:
+    """A duration in words, largest unit first: 15 minutes, 1 hour 30 minutes, 45 seconds."""
+    if value is None:
+        return ""
+    seconds = max(0, int(value.total_seconds()))
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts[:2]) or "0 seconds"

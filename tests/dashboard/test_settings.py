@@ -22,6 +22,8 @@ VARIABLES = [
     "DJANGO_ALLOWED_HOSTS",
     "DASHBOARD_VAR_DIR",
     "DJANGO_SECURE_COOKIES",
+    "DJANGO_SSL_REDIRECT",
+    "DJANGO_HSTS_SECONDS",
     "BEDROCK_RETRY_MODE",
     "BEDROCK_MAX_ATTEMPTS",
 ]
@@ -40,6 +42,7 @@ print(json.dumps({
     "endpoint": settings.BEDROCK_ENDPOINT_URL, "region": settings.AWS_REGION,
     "secret_key": settings.SECRET_KEY, "allowed_hosts": settings.ALLOWED_HOSTS,
     "secure_cookies": settings.SESSION_COOKIE_SECURE,
+    "ssl_redirect": settings.SECURE_SSL_REDIRECT, "hsts": settings.SECURE_HSTS_SECONDS,
     "acks_late": app.conf.task_acks_late,
     "reject_on_worker_lost": app.conf.task_reject_on_worker_lost,
     "visibility_timeout": app.conf.broker_transport_options.get("visibility_timeout"),
@@ -157,3 +160,69 @@ def test_a_sqlite_database_url_keeps_the_concurrency_options(tmp_path):
     assert conf["engine"] == "django.db.backends.sqlite3"
     assert conf["db_options"]["transaction_mode"] == "IMMEDIATE"
     assert conf["db_options"]["timeout"] == 20
+
+
+def test_production_is_https_only_unless_told_otherwise():
+    prod = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "k" * 50}
+    conf = load(**prod)
+    assert (conf["ssl_redirect"], conf["hsts"]) == (True, 31_536_000)
+    conf = load(**prod, DJANGO_SSL_REDIRECT="0", DJANGO_HSTS_SECONDS="0")
+    assert (conf["ssl_redirect"], conf["hsts"]) == (False, 0)
+    conf = load()
+    assert (conf["ssl_redirect"], conf["hsts"]) == (False, 0)
+
+
+def _production(tmp_path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    return env | {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "a-production-key-of-enough-length-" + "x" * 30,
+        "DJANGO_ALLOWED_HOSTS": "dash.example.com",
+        "DASHBOARD_VAR_DIR": str(tmp_path),
+    }
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_reports_nothing_in_production(tmp_path):
+    env = _production(tmp_path)
+    missing = _manage(env, "check", "--deploy")
+    assert missing.returncode != 0
+    assert "Static files have not been collected" in missing.stderr
+    assert _manage(env, "collectstatic", "--noinput", "-v", "0").returncode == 0
+    result = _manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_the_web_server_refuses_to_start_without_collected_static_files(tmp_path):
+    env = _production(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", "import dashboard.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "run `python manage.py collectstatic --noinput`" in result.stderr
+    assert _manage(env, "collectstatic", "--noinput", "-v", "0").returncode == 0
+    started = subprocess.run(
+        [sys.executable, "-c", "import dashboard.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 0, started.stderr

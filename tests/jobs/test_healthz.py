@@ -110,3 +110,12 @@ def test_a_broker_that_dies_is_seen_on_the_next_probe(viewer_client, settings, l
         server.wait(timeout=10)
     body = viewer_client.get("/healthz").json()
     assert body["failed"] == ["broker"]
+
+
+def test_healthz_is_exempt_from_the_https_redirect(settings, local_bedrock):
+    settings.SECURE_SSL_REDIRECT = True
+    client = Client()
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/accounts/login/")
+    assert response.status_code == 301
+    assert response["Location"].startswith("https://")
