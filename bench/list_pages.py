@@ -109,7 +109,7 @@ def fill(count: int) -> float:
     )
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE jobs_evaluationjob RESTART IDENTITY")
+        cursor.execute("TRUNCATE jobs_evaluationjob RESTART IDENTITY CASCADE")
         pg = cursor.cursor
         with pg.copy(f"COPY jobs_evaluationjob ({columns}) FROM STDIN") as copy:
             for i in range(count):
