@@ -3,6 +3,7 @@ with nothing set, the project runs on the embedded defaults (SQLite under var/, 
 DEBUG on). Grouped by concern; `os.environ` is read here and nowhere else in the project.
 """
 
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -143,6 +144,22 @@ TEMPLATES = [
 # fields; Django's default cap of 1000 leaves too little room.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 3000
 
+# --- Cache ----------------------------------------------------------------------------------
+# Redis (a database of its own beside the broker's); `locmem://` for a per-process cache. A
+# Redis that is down is a miss, not an error (dashboard/cache.py).
+CACHE_URL = env_str("DASHBOARD_CACHE_URL") or "redis://127.0.0.1:6379/1"
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        if CACHE_URL.startswith("locmem://")
+        else {
+            "BACKEND": "dashboard.cache.ResilientRedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    )
+}
+
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL (postgres://user@host:port/name) switches to PostgreSQL; the default is SQLite.
 DATABASE_URL = env_str("DATABASE_URL")
@@ -170,6 +187,12 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# One Redis may serve several dashboards (or checkouts): keys are prefixed by the database
+# they belong to, so a cached session or permission set never crosses over.
+_db = DATABASES["default"]
+CACHES["default"]["KEY_PREFIX"] = hashlib.sha256(
+    f"{_db.get('HOST', '')}:{_db.get('PORT', '')}/{_db['NAME']}".encode()
+).hexdigest()[:10]
 
 # --- Authentication -------------------------------------------------------------------------
 LOGIN_URL = "login"
@@ -184,6 +207,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Security -------------------------------------------------------------------------------
 # Secure cookies need HTTPS; default on in production, off for plain-HTTP local use.
+# Sessions are read from the cache and written through to the database: a page costs no
+# session query, and with Redis down they come from the database (dashboard/cache.py).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -23,6 +23,18 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def own_cache_keys(settings):
+    """Each test its own key space on the real cache (Redis): cached sessions and permission
+    sets of one test's user 1 never reach another's, and nothing has to be flushed."""
+    import uuid
+
+    settings.CACHES = {
+        alias: {**conf, "KEY_PREFIX": uuid.uuid4().hex[:12]}
+        for alias, conf in settings.CACHES.items()
+    }
+
+
 @pytest.fixture
 def local_bedrock(settings):
     """A fresh, empty local Bedrock on a free port, with the control API on; the dashboard's
