@@ -7,13 +7,16 @@ cached per configuration, so tests that point settings at another endpoint get a
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config
+from botocore.utils import parse_timestamp
 from django.conf import settings
 
 from jobs.bedrock import errors
@@ -51,8 +54,25 @@ def get_client(service: str = "bedrock", **overrides: Any):
     return client
 
 
+def fast_timestamp(value: Any) -> dt.datetime:
+    """botocore's timestamp parser, minus dateutil for the ISO 8601 that Bedrock and S3 send:
+    datetime.fromisoformat takes ~0.1 µs where dateutil takes ~25, and a 100,000-job listing
+    carries 100,000 of them. Anything else (epoch numbers, RFC 822 dates) goes to botocore's."""
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return parse_timestamp(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return parse_timestamp(value)
+
+
 def _build_client(conf: dict[str, Any]):
-    session = boto3.session.Session(region_name=conf["region"])
+    core = botocore.session.get_session()
+    core.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=fast_timestamp
+    )
+    session = boto3.session.Session(botocore_session=core, region_name=conf["region"])
     credentials: dict[str, str] = {}
     if conf["endpoint_url"] and session.get_credentials() is None:
         # A custom endpoint (the local Bedrock or S3) does not check signatures, but botocore

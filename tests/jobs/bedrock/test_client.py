@@ -3,6 +3,7 @@ error mapping and retries under the fault knobs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
@@ -190,3 +191,37 @@ def test_ping_is_quick_and_does_not_retry(local_bedrock):
         bedrock.ping()
     assert time.monotonic() - started < 2
     assert local_bedrock.call_counts()["ListEvaluationJobs"] == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-29T09:53:08Z",
+        "2026-11-29T09:53:08.123Z",
+        "2026-11-29T09:53:08.123456+00:00",
+        "2026-11-29T11:53:08+02:00",
+        "Sun, 29 Nov 2026 09:53:08 GMT",
+        1764409988,
+        1764409988.25,
+    ],
+)
+def test_fast_timestamps_equal_botocores(value):
+    from botocore.utils import parse_timestamp
+
+    ours = bedrock.fast_timestamp(value)
+    assert ours == parse_timestamp(value)
+    assert ours.utcoffset() is not None
+
+
+def test_a_timestamp_without_a_zone_is_utc():
+    """AWS's timestamps are UTC; botocore's own parser would take the machine's zone."""
+    assert bedrock.fast_timestamp("2026-11-29T09:53:08") == dt.datetime(
+        2026, 11, 29, 9, 53, 8, tzinfo=dt.UTC
+    )
+
+
+def test_responses_carry_aware_datetimes(local_bedrock):
+    local_bedrock.seed(count=3, random_seed=1)
+    (page, *_) = list(bedrock.iter_evaluation_job_pages(max_results=10))
+    created = page[0]["creationTime"]
+    assert isinstance(created, dt.datetime) and created.utcoffset() == dt.timedelta(0)
