@@ -85,11 +85,13 @@ class Command(BaseCommand):
             stopping.set()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # Seeded before it listens: whoever connects first (runstack waiting for the outputs
+        # of the seed) sees every seeded job.
+        counts = server.seed(count=options["seed"], random_seed=options["seed_random"])
         server.start(host=options["host"], port=options["port"])
         try:
             self.stdout.write(f"Local Bedrock listening on {server.url}")
             if options["seed"]:
-                counts = server.seed(count=options["seed"], random_seed=options["seed_random"])
                 self.stdout.write(
                     f"Seeded {counts['evaluation_jobs']} evaluation jobs, "
                     f"{counts['model_import_jobs']} model import jobs and "

@@ -5,9 +5,15 @@ gateway (jobs/bedrock/s3.py)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import pytest
 
@@ -18,6 +24,7 @@ from jobs.bedrock.s3 import s3_iter_lines, s3_list_objects
 from tests.conftest import free_port
 from tests.jobs.bedrock.support import ROLE, automated_request, client_for, wait_for
 from tests.jobs.bedrock.test_local_faults import call
+from tests.jobs.bedrock.test_local_server import ROOT
 
 PROMPTS = 12  # --output-prompts in these tests: every dataset gets exactly 12 prompts
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
@@ -575,3 +582,63 @@ def test_a_failed_write_is_logged_and_the_server_keeps_serving(where, refusing_s
         server.force_status(other, "Completed")
         assert server.flush_outputs(timeout=30)
         assert server.outputs_status()["jobs_failed"] == 2
+
+
+def test_management_command_writes_the_seeds_outputs_with_the_flag(local_s3):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "bedrock_local",
+            "--port",
+            "0",
+            "--seed",
+            "10",
+            "--control",
+            "--s3-endpoint-url",
+            local_s3.url,
+            "--output-prompts",
+            "5",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Completed evaluation jobs write outputs to"):
+                break
+        output = "".join(lines)
+        assert f"write outputs to {local_s3.url}" in output, output
+        url = re.search(r"http://127\.0\.0\.1:\d+", output).group(0)
+        status, _, body = call(
+            SimpleNamespace(url=url), "POST", "/_local/outputs/flush", {"timeout": 30}
+        )
+        assert status == 200 and body["flushed"] and body["jobs_failed"] == 0
+        completed = client_for(url).list_evaluation_jobs(statusEquals="Completed")["jobSummaries"]
+        assert body["jobs_written"] == len(completed) > 0
+        jsonl = [
+            o["key"]
+            for o in s3_list_objects(
+                bucket="bedrock-eval-results-123456789012", prefix="evaluations/"
+            )
+            if o["key"].endswith("_output.jsonl")
+        ]
+        assert len(jsonl) >= len(completed)
+        assert all(len(records(k, "bedrock-eval-results-123456789012")) == 5 for k in jsonl)
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=10)
+        assert proc.returncode == 0, rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
