@@ -642,3 +642,45 @@ def test_management_command_writes_the_seeds_outputs_with_the_flag(local_s3):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_bring_your_own_inference_responses_sit_in_the_input_record():
+    request = judge_request("byoi")
+    request["inferenceConfig"] = {
+        "models": [{"precomputedInferenceSource": {"inferenceSourceIdentifier": "my-bot-v2"}}]
+    }
+    description = {
+        **request,
+        "jobArn": "arn:aws:bedrock:us-east-1:123456789012:evaluation-job/byoi00000001",
+    }
+    files = {k: b"".join(c) for k, c in outputs.job_outputs(description, max_prompts=8)}
+    (key,) = [k for k in files if k.endswith("_output.jsonl")]
+    assert key.startswith("judged/byoi/byoi00000001/models/my-bot-v2/taskTypes/QuestionAndAnswer/")
+    for line in files[key].splitlines():
+        record = json.loads(line)
+        assert "modelResponses" not in record
+        (response,) = record["inputRecord"]["modelResponses"]
+        assert response["modelIdentifier"] == "my-bot-v2" and response["response"]
+
+
+def test_rag_job_with_custom_metrics_writes_their_definitions_and_scores():
+    request = rag_request("rag-custom", "generate", ["Builtin.Correctness", "Tone"])
+    request["evaluationConfig"]["automated"]["customMetricConfig"] = judge_request("x")[
+        "evaluationConfig"
+    ]["automated"]["customMetricConfig"]
+    request["evaluationConfig"]["automated"]["customMetricConfig"]["customMetrics"][0][
+        "customMetricDefinition"
+    ]["name"] = "Tone"
+    description = {
+        **request,
+        "jobArn": "arn:aws:bedrock:us-east-1:123456789012:evaluation-job/ragcustom001",
+    }
+    files = {k: b"".join(c) for k, c in outputs.job_outputs(description, max_prompts=8)}
+    assert (
+        json.loads(files["rag/rag-custom/ragcustom001/custom_metrics/Tone.json"])["name"] == "Tone"
+    )
+    (key,) = [k for k in files if k.endswith("_output.jsonl")]
+    for line in files[key].splitlines():
+        for turn in json.loads(line)["conversationTurns"]:
+            assert [r["metricName"] for r in turn["results"]] == ["Builtin.Correctness", "Tone"]
+            assert turn["results"][1]["result"] in (0.0, 0.5, 1.0, None)
