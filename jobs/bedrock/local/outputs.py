@@ -100,7 +100,11 @@ RAG -- ``P/inference_configs/<n>/datasets/<datasetName>/<uuid>_output.jsonl`` (n
   ``Builtin.Completeness`` ``Builtin.Helpfulness`` ``Builtin.LogicalCoherence``
   ``Builtin.Faithfulness`` ``Builtin.CitationPrecision`` ``Builtin.CitationCoverage``
   ``Builtin.Harmfulness`` ``Builtin.Stereotyping`` ``Builtin.Refusal`` (as the job lists them),
-  plus custom metrics (``P/custom_metrics/<name>.json`` as for judge jobs).  Nulls as for judge.
+  plus custom metrics (``P/custom_metrics/<name>.json`` as for judge jobs).  Results 0..1:
+  ContextRelevance, ContextCoverage, LogicalCoherence 5 points; CitationPrecision and
+  CitationCoverage continuous; the others as for judge jobs.  Nulls as for judge (at least one
+  per file, on the first turn's first metric of one line).  A RAG source's quality comes from
+  its knowledge base id (and, when it generates, its generator model).
 
 Sizes and realism: each dataset has ``50..max_prompts`` prompts (default max 200; the count and
 the prompts themselves depend only on the dataset name, so jobs over the same dataset share
@@ -109,6 +113,10 @@ Scores come from a per-model quality (``model_quality``: e.g. amazon.nova-pro 0.
 claude-3-5-sonnet 0.86, amazon.titan-text-express 0.52; unknown ids get 0.50..0.85 from a hash
 of the id), plus a per-prompt difficulty shared by every model, plus per-record noise from the
 job's ARN: a nova-pro job against a titan-text-express job on one dataset is a clear regression.
+
+The local Bedrock writes these with ``--s3-endpoint-url URL`` (``LocalBedrock(s3_endpoint_url=,
+output_prompts=)``); tests wait with ``LocalBedrock.flush_outputs(timeout=)`` or
+``POST /_local/outputs/flush``.
 """
 
 from __future__ import annotations
