@@ -298,6 +298,8 @@ class LocalBedrock:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.outputs: OutputWriter | None = None
+        if output_prompts is not None and not 1 <= output_prompts <= outputs.MAX_PROMPTS:
+            raise ValueError(f"output_prompts must be within 1..{outputs.MAX_PROMPTS}")
         if s3_endpoint_url:
             self.outputs = OutputWriter(
                 s3_endpoint_url,

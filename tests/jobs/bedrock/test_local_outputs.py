@@ -684,3 +684,9 @@ def test_rag_job_with_custom_metrics_writes_their_definitions_and_scores():
         for turn in json.loads(line)["conversationTurns"]:
             assert [r["metricName"] for r in turn["results"]] == ["Builtin.Correctness", "Tone"]
             assert turn["results"][1]["result"] in (0.0, 0.5, 1.0, None)
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1001])
+def test_output_prompts_out_of_range_is_refused(bad):
+    with pytest.raises(ValueError, match="output_prompts"):
+        LocalBedrock(s3_endpoint_url="http://127.0.0.1:9", output_prompts=bad)
