@@ -15,7 +15,7 @@ from django.urls import resolve
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ["web", "worker", "beat", "bedrock"]
+APP_SERVICES = ["web", "worker", "beat", "bedrock", "s3"]
 
 
 def argv(service: dict) -> list[list[str]]:
@@ -44,7 +44,7 @@ def check_command(words: list[str]) -> None:
 
 
 def test_the_expected_services():
-    assert set(SERVICES) == {"postgres", "redis", "web", "worker", "beat", "bedrock"}
+    assert set(SERVICES) == {"postgres", "redis", "web", "worker", "beat", "bedrock", "s3"}
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -70,7 +70,7 @@ def test_redis_persists_queued_work():
 
 
 def test_health_checks():
-    for name in ["postgres", "redis", "web", "worker", "bedrock"]:
+    for name in ["postgres", "redis", "web", "worker", "bedrock", "s3"]:
         assert SERVICES[name]["healthcheck"]["test"], name
     for name in ["web", "worker", "beat"]:
         assert SERVICES[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
@@ -87,6 +87,21 @@ def test_web_healthcheck_url_exists():
 def test_local_bedrock_only_in_the_demo_profile():
     assert SERVICES["bedrock"]["profiles"] == ["demo"]
     assert all("profiles" not in SERVICES[name] for name in ["web", "worker", "beat"])
+
+
+def test_demo_local_s3_receives_the_local_bedrock_outputs_and_stays_off_the_network():
+    s3 = SERVICES["s3"]
+    assert s3["profiles"] == ["demo"]
+    (words,) = argv(s3)
+    port = words[words.index("--port") + 1]
+    # Published on the host's loopback at most: an unauthenticated S3 is not for the network.
+    assert all(str(p).startswith("127.0.0.1:") for p in s3.get("ports", []))
+    bedrock = argv(SERVICES["bedrock"])[0]
+    assert bedrock[bedrock.index("--s3-endpoint-url") + 1] == f"http://s3:{port}"
+    assert SERVICES["bedrock"]["depends_on"]["s3"]["condition"] == "service_healthy"
+    # The app services read S3_ENDPOINT_URL (the demo sets it to the local S3).
+    assert SERVICES["web"]["environment"]["S3_ENDPOINT_URL"] == "${S3_ENDPOINT_URL:-}"
+    assert "S3_ENDPOINT_URL=http://s3:" + port in (ROOT / "README.md").read_text()
 
 
 def test_web_serves_static_files_through_whitenoise():

@@ -1,6 +1,6 @@
-"""`make run`'s command, run for real: migrate, demo superuser, local Bedrock, worker, beat and
-web server as child processes, then Ctrl-C stops them all. Embedded defaults: SQLite in a
-temporary var/ directory."""
+"""`make run`'s command, run for real: migrate, demo superuser, local S3, local Bedrock, worker,
+beat and web server as child processes, then Ctrl-C stops them all. Embedded defaults: SQLite
+in a temporary var/ directory."""
 
 from __future__ import annotations
 
@@ -18,22 +18,26 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tests.conftest import free_port
+from tests.jobs.bedrock.support import client_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class Stack:
     def __init__(self, tmp_path: Path, **env: str) -> None:
-        self.port, self.bedrock_port = free_port(), free_port()
+        self.port, self.bedrock_port, self.s3_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.var_dir = tmp_path / "var"
         child_env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("DJANGO_", "DATABASE_URL", "BEDROCK_", "CELERY_", "DASHBOARD_"))
+            if not k.startswith(
+                ("DJANGO_", "DATABASE_URL", "BEDROCK_", "S3_", "CELERY_", "DASHBOARD_")
+            )
         }
         child_env |= {
             "DASHBOARD_VAR_DIR": str(self.var_dir),
@@ -54,6 +58,8 @@ class Stack:
                 str(self.port),
                 "--bedrock-port",
                 str(self.bedrock_port),
+                "--s3-port",
+                str(self.s3_port),
                 "--seed",
                 "20",
             ],
@@ -179,9 +185,30 @@ def test_make_run_serves_login_shell_and_healthy_stack(stack_factory):
     with urllib.request.urlopen(bedrock_url + "/evaluation-jobs?maxResults=100", timeout=5) as r:
         assert len(json.load(r)["jobSummaries"]) >= 10
 
+    # The local S3 is up, and the seed's completed jobs wrote their outputs into it before the
+    # worker started.
+    s3_url = f"http://127.0.0.1:{stack.s3_port}"
+    assert f"S3 endpoint: {s3_url}" in stack.output
+    assert re.search(r"Evaluation outputs written: [1-9]\d* jobs", stack.output), stack.output
+    bedrock = client_for(bedrock_url)
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    completed = bedrock.list_evaluation_jobs(statusEquals="Completed")["jobSummaries"]
+    assert completed
+    job = bedrock.get_evaluation_job(jobIdentifier=completed[0]["jobArn"])
+    bucket, root = job["outputDataConfig"]["s3Uri"].removeprefix("s3://").split("/", 1)
+    prefix = f"{root.rstrip('/')}/{job['jobName']}/{job['jobArn'].rsplit('/', 1)[1]}/"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
+    assert any(key.endswith("_output.jsonl") for key in keys), keys
+
     assert stack.stop() == 0
     assert "Stopped." in stack.output
-    assert ports_closed(stack.port, stack.bedrock_port)
+    assert ports_closed(stack.port, stack.bedrock_port, stack.s3_port)
 
 
 def test_without_redis_a_real_worker_runs_on_the_filesystem_transport(stack_factory):

@@ -25,6 +25,15 @@ Control API (JSON in and out; errors in the AWS format):
     POST /_local/calls/reset    zero the call counts and the send log ({})
     GET  /_local/sends          {"arn:...": [t1, t2], ...}: when each identifier was sent in a
                                 BatchDeleteEvaluationJob call (Unix times, faulted calls too)
+    GET  /_local/outputs        {"enabled", "pending", "jobs_written", "jobs_failed",
+                                 "files_written", "last_error", "endpoint_url"}: the S3 writer
+    POST /_local/outputs/flush  {"timeout": s (0-120, default 30)}: wait until no write is
+                                pending, then answer as GET /_local/outputs (+ "flushed": bool)
+
+With ``s3_endpoint_url`` (``--s3-endpoint-url``), each evaluation job that becomes Completed
+(timer, forced status or seed) has its outputs written into that S3 under its
+outputDataConfig.s3Uri by a background thread (outputs.py, output_writer.py); without it,
+nothing is written.
 
 Behaviour worth knowing: a job whose name contains "fail" ends Failed; a forced status sticks
 (pending transitions are cancelled); reset keeps the fault settings.
@@ -46,10 +55,11 @@ from typing import Any, Self
 from urllib.parse import urlsplit
 
 from jobs.bedrock.contract import service_model, validate
-from jobs.bedrock.local import protocol
+from jobs.bedrock.local import outputs, protocol
 from jobs.bedrock.local import seed as seeding
+from jobs.bedrock.local.output_writer import OutputWriter
 from jobs.bedrock.local.protocol import ServiceError
-from jobs.bedrock.local.store import Clock, Store
+from jobs.bedrock.local.store import Clock, EvaluationJob, Store
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +272,8 @@ class LocalBedrock:
         control: bool = False,
         random_seed: int = 0,
         throttle_rate: float = 0.0,
+        s3_endpoint_url: str | None = None,
+        output_prompts: int | None = None,
     ) -> None:
         self.region = region
         self.account_id = account_id
@@ -285,6 +297,16 @@ class LocalBedrock:
         self._calls_lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.outputs: OutputWriter | None = None
+        if output_prompts is not None and not 1 <= output_prompts <= outputs.MAX_PROMPTS:
+            raise ValueError(f"output_prompts must be within 1..{outputs.MAX_PROMPTS}")
+        if s3_endpoint_url:
+            self.outputs = OutputWriter(
+                s3_endpoint_url,
+                region=region,
+                max_prompts=output_prompts or outputs.DEFAULT_MAX_PROMPTS,
+            )
+            self.store.on_evaluation_completed = self._queue_outputs
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -332,6 +354,8 @@ class LocalBedrock:
         if thread is not None:
             thread.join(timeout=5)
         self._server = self._thread = None
+        if self.outputs is not None:
+            self.outputs.stop()
 
     def __enter__(self) -> Self:
         if self._server is None:
@@ -393,6 +417,29 @@ class LocalBedrock:
         """Forget every job, model, tag and token, and zero the call counts."""
         self.store.reset()
         self.reset_call_counts()
+        if self.outputs is not None:
+            self.outputs.clear()
+
+    # --- S3 outputs of completed evaluation jobs ------------------------------------------
+
+    def _queue_outputs(self, job: EvaluationJob) -> None:
+        # Under the store's lock: hand over a snapshot, generate and write elsewhere.
+        assert self.outputs is not None
+        self.outputs.submit({**job.request, "jobArn": job.arn, "jobName": job.name})
+
+    def outputs_status(self) -> dict[str, Any]:
+        with self.store.lock:
+            self.store.tick()  # completions that are due queue their outputs first
+        if self.outputs is None:
+            return {"enabled": False, "pending": 0}
+        return self.outputs.status()
+
+    def flush_outputs(self, timeout: float | None = 30) -> bool:
+        """Wait until every completed job's outputs are written (or failed and logged);
+        False if some are still pending after ``timeout`` seconds."""
+        with self.store.lock:
+            self.store.tick()
+        return True if self.outputs is None else self.outputs.flush(timeout)
 
     def call_counts(self) -> dict[str, int]:
         with self._calls_lock:
@@ -488,6 +535,14 @@ class LocalBedrock:
                 result = self.call_counts()
             elif route == ("GET", "/_local/sends"):
                 result = self.sends()
+            elif route == ("GET", "/_local/outputs"):
+                result = self.outputs_status()
+            elif route == ("POST", "/_local/outputs/flush"):
+                timeout = float(data.get("timeout", 30))
+                if not 0 <= timeout <= 120:
+                    raise ServiceError("ValidationException", "timeout must be within 0..120")
+                flushed = self.flush_outputs(timeout)
+                result = {**self.outputs_status(), "flushed": flushed}
             elif route == ("POST", "/_local/calls/reset"):
                 self.reset_call_counts()
                 result = {}

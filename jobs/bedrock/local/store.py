@@ -228,6 +228,10 @@ _ARCHITECTURES = ("llama3", "llama2", "mistral", "mixtral", "flan", "qwen2")
 class Store:
     """All state and every operation's semantics.  Thread-safe: one re-entrant lock."""
 
+    # Called (under the lock: keep it cheap) each time an evaluation job becomes Completed, by
+    # its timer, force_status or a seed; the server sets it to queue the job's S3 outputs.
+    on_evaluation_completed: Callable[[EvaluationJob], None] | None = None
+
     def __init__(self, *, region: str, account_id: str, clock: Clock, random_seed: int) -> None:
         self.region = region
         self.account_id = account_id
@@ -290,12 +294,20 @@ class Store:
     def _record(self, arn: str) -> Any:
         return self.evaluation_jobs.get(arn) or self.import_jobs.get(arn) or self.models.get(arn)
 
-    @staticmethod
-    def _set_status(record: Any, status: str, when: dt.datetime) -> None:
+    def _set_status(self, record: Any, status: str, when: dt.datetime) -> None:
         record.status = status
         record.modified = max(when, record.created)
         record.gen += 1
         record.summary = None
+        self._completed(record)
+
+    def _completed(self, record: Any) -> None:
+        if (
+            self.on_evaluation_completed is not None
+            and record.status == "Completed"
+            and isinstance(record, EvaluationJob)
+        ):
+            self.on_evaluation_completed(record)
 
     # --- dispatch --------------------------------------------------------------------------
 
@@ -910,6 +922,7 @@ class Store:
                     tags=list(item.request.get("jobTags", [])),
                 )
                 self._add_evaluation_job(job)
+                self._completed(job)
                 counts["evaluation_jobs"] += 1
                 if item.status == "InProgress":
                     self._schedule(job, item.remaining_seconds, "_evaluation_finish")

@@ -46,6 +46,19 @@ class Command(BaseCommand):
         )
         parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every call")
         parser.add_argument("--control", action="store_true", help="serve the /_local/ control API")
+        parser.add_argument(
+            "--s3-endpoint-url",
+            default=None,
+            help="write each completed evaluation job's outputs into this S3 (e.g. the local S3 "
+            "of `manage.py s3_local`); without it nothing is written",
+        )
+        parser.add_argument(
+            "--output-prompts",
+            type=int,
+            default=None,
+            help="most prompts per dataset in written outputs (each dataset gets 50 up to this; "
+            "default 200, at most 1000)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Imported here, not at module level: the local Bedrock is not part of the product.
@@ -63,6 +76,8 @@ class Command(BaseCommand):
             latency_ms=options["latency_ms"],
             control=options["control"],
             random_seed=options["seed_random"],
+            s3_endpoint_url=options["s3_endpoint_url"],
+            output_prompts=options["output_prompts"],
         )
         stopping = threading.Event()
 
@@ -70,11 +85,13 @@ class Command(BaseCommand):
             stopping.set()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # Seeded before it listens: whoever connects first (runstack waiting for the outputs
+        # of the seed) sees every seeded job.
+        counts = server.seed(count=options["seed"], random_seed=options["seed_random"])
         server.start(host=options["host"], port=options["port"])
         try:
             self.stdout.write(f"Local Bedrock listening on {server.url}")
             if options["seed"]:
-                counts = server.seed(count=options["seed"], random_seed=options["seed_random"])
                 self.stdout.write(
                     f"Seeded {counts['evaluation_jobs']} evaluation jobs, "
                     f"{counts['model_import_jobs']} model import jobs and "
@@ -84,6 +101,10 @@ class Command(BaseCommand):
             faults = ", ".join(f"{k}={v}" for k, v in server.get_faults().items())
             control = f"on at {server.url}/_local/" if server.control else "off"
             self.stdout.write(f"Faults: {faults}; control API {control}.")
+            if server.outputs is not None:
+                self.stdout.write(
+                    f"Completed evaluation jobs write outputs to {server.outputs.endpoint_url}"
+                )
             self.stdout.flush()
             while not stopping.wait(0.5):
                 pass

@@ -1,14 +1,17 @@
-"""`make run`: migrate, create the demo superuser, then start the local Bedrock, a Celery worker,
-Celery beat and the web server, and stop them all together on Ctrl-C."""
+"""`make run`: migrate, create the demo superuser, then start the local S3 and the local Bedrock
+(which writes its completed jobs' outputs into that S3), a Celery worker, Celery beat and the
+web server, and stop them all together on Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from django.conf import settings
@@ -20,12 +23,15 @@ from jobs.accounts import admin_user_ensure
 
 
 class Command(BaseCommand):
-    help = "Start the whole dashboard (web, worker, beat, local Bedrock) in the foreground."
+    help = "Start the whole dashboard (web, worker, beat, local Bedrock and S3) in the foreground."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--bedrock-port", type=int, default=4599)
+        parser.add_argument(
+            "--s3-port", type=int, default=4598, help="the local S3 (unless S3_ENDPOINT_URL is set)"
+        )
         parser.add_argument("--seed", type=int, default=500, help="demo jobs in the local Bedrock")
         parser.add_argument(
             "--no-local-bedrock",
@@ -46,7 +52,32 @@ class Command(BaseCommand):
         processes: list[tuple[str, subprocess.Popen]] = []
 
         endpoint = settings.BEDROCK_ENDPOINT_URL
+        s3_endpoint = settings.S3_ENDPOINT_URL
         if endpoint is None and not options["no_local_bedrock"]:
+            if s3_endpoint is None:
+                # The local Bedrock's outputs need an S3: the local one, beside it.
+                s3_endpoint = f"http://127.0.0.1:{options['s3_port']}"
+                env["S3_ENDPOINT_URL"] = s3_endpoint
+                processes.append(
+                    (
+                        "s3",
+                        subprocess.Popen(
+                            [  # noqa: S603 - fixed argv, no shell
+                                python,
+                                manage,
+                                "s3_local",
+                                "--host",
+                                "127.0.0.1",
+                                "--port",
+                                str(options["s3_port"]),
+                            ],
+                            env=env,
+                        ),
+                    )
+                )
+                if not _wait_for_port("127.0.0.1", options["s3_port"], timeout=30):
+                    self.stop_all(processes)
+                    raise SystemExit("The local S3 did not start; see the output above.")
             endpoint = f"http://127.0.0.1:{options['bedrock_port']}"
             env["BEDROCK_ENDPOINT_URL"] = endpoint
             processes.append(
@@ -64,6 +95,8 @@ class Command(BaseCommand):
                             "--seed",
                             str(options["seed"]),
                             "--control",
+                            "--s3-endpoint-url",
+                            s3_endpoint,
                         ],
                         env=env,
                     ),
@@ -72,6 +105,11 @@ class Command(BaseCommand):
             if not _wait_for_port("127.0.0.1", options["bedrock_port"], timeout=30):
                 self.stop_all(processes)
                 raise SystemExit("The local Bedrock did not start; see the output above.")
+            # The demo's completed jobs have outputs before the worker first looks for them.
+            self.stdout.write("Writing the demo jobs' evaluation outputs to the local S3...")
+            self.stdout.flush()
+            written = _flush_outputs(endpoint, timeout=90)
+            self.stdout.write(f"Evaluation outputs written: {written}")
 
         try:
             health.check_broker()
@@ -124,6 +162,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"\nBedrock dashboard: {url}\n{login_hint}\n"
                 f"Bedrock endpoint: {endpoint or 'AWS ' + settings.AWS_REGION}\n"
+                f"S3 endpoint: {s3_endpoint or 'AWS ' + settings.AWS_REGION}\n"
                 f"Press Ctrl-C to stop everything.\n"
             )
         )
@@ -169,6 +208,27 @@ def _wait_for_port(host: str, port: int, *, timeout: float) -> bool:
         except OSError:
             time.sleep(0.2)
     return False
+
+
+def _flush_outputs(bedrock_url: str, *, timeout: float) -> str:
+    """Wait until the local Bedrock has written every pending job output (its control API);
+    a one-line summary.  A failure here only delays results, so it is reported, not raised."""
+    request = urllib.request.Request(  # noqa: S310 - our own loopback server
+        f"{bedrock_url}/_local/outputs/flush",
+        data=json.dumps({"timeout": min(timeout, 120)}).encode(),
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout + 10) as response:  # noqa: S310
+            status = json.load(response)
+    except (OSError, ValueError) as exc:
+        return f"unknown ({exc})"
+    summary = f"{status.get('jobs_written', 0)} jobs, {status.get('files_written', 0)} files"
+    if status.get("jobs_failed"):
+        summary += f"; {status['jobs_failed']} failed: {status.get('last_error')}"
+    if not status.get("flushed", True):
+        summary += f"; {status.get('pending')} still pending"
+    return summary
 
 
 def _redact(url: str) -> str:

@@ -6,6 +6,7 @@ backend of the tests, reached by boto3 through S3_ENDPOINT_URL. It keeps everyth
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from typing import Any
@@ -25,6 +26,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from jobs.bedrock.local.s3 import LocalS3
 
+        if options["verbosity"] < 2:
+            # One log line per request drowns `make run`'s console (the local Bedrock writes
+            # hundreds of objects at start); -v 2 shows them.
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
         stopping = threading.Event()
 
         def on_signal(signum: int, frame: object) -> None:
