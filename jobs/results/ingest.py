@@ -36,6 +36,7 @@ import hashlib
 import logging
 import pickle
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -474,17 +475,49 @@ def _store(
 # --- asking a worker --------------------------------------------------------------------------
 
 
-def _publish(job_ids: list[int], force: bool) -> None:
+# A publish gives up after this long (a sweep or a page may be waiting; the periodic task
+# enqueues what was not published).
+PUBLISH_TIMEOUT = 3.0
+
+
+def _publish(job_ids: list[int], force: bool) -> bool:
+    """Publish the fetches, within PUBLISH_TIMEOUT whatever the broker does (the same approach
+    as jobs/deletions.py: Celery's retries off, short socket timeouts, and a thread's time
+    limit for redis-py's own reconnects). False if not (all) published."""
+    published: list[bool] = []
+    thread = threading.Thread(
+        target=lambda: published.append(_publish_now(job_ids, force)),
+        name="enqueue-results",
+        daemon=True,
+    )
+    thread.start()
+    thread.join(PUBLISH_TIMEOUT)
+    if not published or not published[0]:
+        logger.warning("results: fetches of jobs %s not enqueued; the periodic task will", job_ids)
+        return False
+    return True
+
+
+def _publish_now(job_ids: list[int], force: bool) -> bool:
+    from kombu.exceptions import OperationalError
+
     from jobs import tasks  # tasks import this module
 
-    for job_id in job_ids:
-        try:
-            # retry=False: a broker that is down costs one connection timeout, not a series.
-            tasks.evaluation_results_fetch.apply_async((job_id, force), retry=False)
-        except Exception:
-            # Left pending: the periodic evaluation_results_pending enqueues it again.
-            logger.warning("results: could not enqueue job %s; the periodic task will", job_id)
-            return
+    task = tasks.evaluation_results_fetch
+    # The broker URL from settings on each publish (the app's own is fixed at its first use).
+    url = getattr(settings, "CELERY_BROKER_WRITE_URL", None) or settings.CELERY_BROKER_URL
+    timeout = PUBLISH_TIMEOUT / 3
+    options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    try:
+        with task.app.connection_for_write(
+            url, connect_timeout=timeout, transport_options=options
+        ) as connection:
+            for job_id in job_ids:
+                task.apply_async(args=[job_id, force], connection=connection, retry=False)
+    except (OperationalError, OSError) as exc:
+        logger.warning("results: enqueueing failed (%s)", exc)
+        return False
+    return True
 
 
 def _enqueue(job_ids: list[int], *, force: bool = False) -> None:
