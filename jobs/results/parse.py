@@ -140,6 +140,15 @@ def _name(value: Any, limit: int) -> str:
     return clean(value.strip(), limit) if isinstance(value, str) else ""
 
 
+def _metric(entry: Any) -> str:
+    """The entry's metricName, or "" if it has none we can store (cut, two long names could
+    become one metric)."""
+    name = entry.get("metricName") if isinstance(entry, dict) else None
+    if not isinstance(name, str) or len(name.strip()) > MAX_METRIC_CHARS:
+        return ""
+    return _name(name, MAX_METRIC_CHARS)
+
+
 def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
@@ -181,7 +190,7 @@ def _scores(entries: Any, item: Item) -> int:
         return 1
     problems = 0
     for entry in entries:
-        metric = _name(entry.get("metricName"), MAX_METRIC_CHARS) if isinstance(entry, dict) else ""
+        metric = _metric(entry)
         if not metric:
             problems += 1  # an unknown metric shape
             continue
@@ -344,7 +353,7 @@ def _entry_model(entry: dict, models: dict[str, str]) -> str | None:
 def _ratings(method: str, entries: list, models: dict[str, str], items: dict[str, Item]) -> int:
     problems = 0
     for entry in entries:
-        metric = _name(entry.get("metricName"), MAX_METRIC_CHARS) if isinstance(entry, dict) else ""
+        metric = _metric(entry)
         model = _entry_model(entry, models) if metric else None
         if model is None:
             problems += 1
@@ -375,7 +384,7 @@ def _choice(entries: list, models: dict[str, str], items: dict[str, Item]) -> in
     problems = 0
     chosen: dict[str, set[str]] = {}
     for entry in entries:
-        metric = _name(entry.get("metricName"), MAX_METRIC_CHARS) if isinstance(entry, dict) else ""
+        metric = _metric(entry)
         if not metric:
             problems += 1
             continue
