@@ -109,6 +109,22 @@ def test_a_sweep_that_sees_a_job_complete_asks_for_its_results(
         sync.evaluation_jobs_sync()
     assert published(callbacks) == []
 
+    # Deleted from Bedrock: the mirror keeps a tombstone, and the tombstone its results.
+    assert bedrock.batch_delete_evaluation_jobs(identifiers=[arn])[1] == []
+    local_bedrock.set_faults(time_scale=0.001)
+    deadline = time.monotonic() + 10
+    while any(s["jobArn"] == arn for p in bedrock.iter_evaluation_job_pages() for s in p):
+        assert time.monotonic() < deadline, "the deleted job never disappeared"
+        time.sleep(0.05)
+    local_bedrock.set_faults(time_scale=1e9)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert sync.evaluation_jobs_sync().vanished == 1
+        assert ingest.evaluation_results_pending() == 0
+    assert published(callbacks) == []
+    tombstone = EvaluationResultSet.objects.get(job__arn=arn)
+    assert tombstone.job.listed is False and tombstone.state == "ready"
+    assert aggregates(tombstone) == got
+
 
 @pytest.mark.django_db
 def test_a_first_sweep_leaves_results_to_the_catch_up(
