@@ -91,6 +91,10 @@ def test_a_judge_job_with_its_own_inference_nested_one_level_deeper(job_with_out
     }
     for key, body in other.items():
         s3_put_object(bucket="eval-out", key=f"runs/judge-eval/zzzzotherjob/{key}", body=body)
+        # And a job whose name starts with this one's.
+        s3_put_object(
+            bucket="eval-out", key=f"runs/judge-eval-v2/{job.resource_id}/{key}", body=body
+        )
 
     result_set = evaluation_results_fetch(job_id=job.pk)
 
