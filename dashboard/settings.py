@@ -410,6 +410,21 @@ CELERY_BEAT_SCHEDULE["deletion_batches_resume"] = {
 # --- Evaluation results (jobs/results/) ---
 # Per-prompt records kept per job for browsing (the aggregates always cover every line).
 RESULTS_MAX_RECORDS = env_int("RESULTS_MAX_RECORDS", 25_000)
+# How often beat enqueues fetches for Completed jobs without results (the sync's own trigger
+# covers most; this catches jobs first seen Completed, lost tasks and a broker that was down),
+# how many per run, and how long a set may stay pending before it is enqueued again.
+RESULTS_PENDING_INTERVAL_SECONDS = env_int("RESULTS_PENDING_INTERVAL_SECONDS", 15)
+RESULTS_PENDING_BATCH = env_int("RESULTS_PENDING_BATCH", 20)
+RESULTS_PENDING_GRACE_SECONDS = env_int("RESULTS_PENDING_GRACE_SECONDS", 120)
+# Transient failures (throttling, 5xx, broken reads) in a row before a set is marked failed.
+RESULTS_MAX_ATTEMPTS = env_int("RESULTS_MAX_ATTEMPTS", 8)
+# One fetch per job at a time; a crashed fetch stops blocking after this (live ones renew).
+RESULTS_LOCK_TTL_SECONDS = env_int("RESULTS_LOCK_TTL_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["evaluation_results_pending"] = {
+    "task": "jobs.tasks.evaluation_results_pending",
+    "schedule": timedelta(seconds=RESULTS_PENDING_INTERVAL_SECONDS),
+    "options": {"expires": RESULTS_PENDING_INTERVAL_SECONDS},
+}
 
 # Connection pool for boto3 sized to the worker's concurrency (plus the web process's threads).
 BEDROCK_MAX_POOL_CONNECTIONS = env_int(

@@ -137,3 +137,26 @@ def deletion_batches_resume() -> None:
     from jobs import deletions
 
     deletions.deletion_batches_resume()
+
+
+# --- Evaluation results (jobs/results/ingest.py) ---------------------------------------------
+
+
+@shared_task(**RETRYING)
+def evaluation_results_fetch(job_id: int, force: bool = False) -> None:
+    """Read one completed job's S3 output into the mirror. The service holds a per-job lease
+    (a second delivery while one runs returns at once) and raises RetryableError only for
+    throttling, 5xx and broken reads."""
+    from jobs.results import ingest
+
+    ingest.evaluation_results_fetch(job_id=job_id, force=force)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def evaluation_results_pending() -> None:
+    """Beat: enqueue fetches for Completed jobs without results and for lost ones (locked)."""
+    from jobs.results import ingest
+
+    enqueued = ingest.evaluation_results_pending()
+    if enqueued:
+        logger.info("results: enqueued %d fetches", enqueued)
