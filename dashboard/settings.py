@@ -304,8 +304,8 @@ SUBMISSION_RETRY_MAX_SECONDS = env_int("SUBMISSION_RETRY_MAX_SECONDS", 300)
 # periodic resume task, which beat runs this often.
 SUBMISSION_RESUME_GRACE_SECONDS = env_int("SUBMISSION_RESUME_GRACE_SECONDS", 120)
 SUBMISSION_RESUME_INTERVAL_SECONDS = env_int("SUBMISSION_RESUME_INTERVAL_SECONDS", 60)
-CELERY_BEAT_SCHEDULE["evaluation_job_submissions_resume"] = {
-    "task": "jobs.tasks.evaluation_job_submissions_resume",
+CELERY_BEAT_SCHEDULE["submissions_resume"] = {
+    "task": "jobs.tasks.submissions_resume",
     "schedule": timedelta(seconds=SUBMISSION_RESUME_INTERVAL_SECONDS),
     "options": {"expires": SUBMISSION_RESUME_INTERVAL_SECONDS},
 }

@@ -32,7 +32,6 @@ import datetime as dt
 import logging
 import random
 import secrets
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -46,7 +45,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import CharField, Count, F, Q, QuerySet, Value
 from django.utils import timezone
 
-from jobs import locks
+from jobs import locks, publishing
 from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import BedrockError, NotFoundError, RetryableError, ThrottledError
 from jobs.models import AuditEntry, DeletionBatch, DeletionItem, EvaluationJob, ImportedModel
@@ -85,7 +84,6 @@ SAMPLE_SIZE = 10
 BATCH_AUDIT = "deletion_batch"
 RESUME_LOCK = "deletions:resume"
 # Seconds to wait for the broker when enqueueing from a request: the person is waiting.
-PUBLISH_TIMEOUT = 1.5
 WRITE_CHUNK = 1000
 
 
@@ -350,8 +348,7 @@ def deletion_batch_create(
                 batch.save(update_fields=["finished_at"])
             _audit_batch(batch, outcome="requested", detail=dict(counts))
             if counts[DeletionItem.PENDING]:
-                batch_id = batch.pk
-                transaction.on_commit(lambda: _enqueue(batch_id))
+                publishing.publish(publishing.DELETION_BATCH_RUN, batch.pk)
     except IntegrityError:
         # Another request recorded the same key a moment before.
         return DeletionBatch.objects.get(idempotency_key=idempotency_key), False
@@ -412,57 +409,6 @@ def deletion_batch_retry_failed(*, batch: DeletionBatch, user: Any) -> DeletionB
         f"of deletion #{batch.pk}",
     )
     return retry
-
-
-def _enqueue(batch_id: int, *, countdown: float = 0) -> bool:
-    """Publish the batch's task, giving up after PUBLISH_TIMEOUT seconds whatever happens:
-    a person may be waiting, and the resume task enqueues it later. False if not published
-    (yet: a publish still under way may land later, which the batch's lease makes harmless)."""
-    published: list[bool] = []
-    thread = threading.Thread(
-        target=lambda: published.append(_publish(batch_id, countdown=countdown)),
-        name=f"enqueue-deletion-{batch_id}",
-        daemon=True,
-    )
-    thread.start()
-    thread.join(PUBLISH_TIMEOUT)
-    if not published:
-        logger.warning(
-            "deletion batch %s: the broker did not take the task within %.1f s; the resume "
-            "task will enqueue it",
-            batch_id,
-            PUBLISH_TIMEOUT,
-        )
-        return False
-    return published[0]
-
-
-def _publish(batch_id: int, *, countdown: float) -> bool:
-    """One publish with Celery's retries off and short socket timeouts. (redis-py still
-    retries a refused connection a few times on its own: hence the thread's time limit.)"""
-    from kombu.exceptions import OperationalError
-
-    from jobs import tasks  # tasks import this module
-
-    task = tasks.deletion_batch_run
-    # The broker URL from settings on each publish (the app's own is fixed at its first use).
-    url = getattr(settings, "CELERY_BROKER_WRITE_URL", None) or settings.CELERY_BROKER_URL
-    timeout = PUBLISH_TIMEOUT / 2
-    options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
-    try:
-        with task.app.connection_for_write(
-            url, connect_timeout=timeout, transport_options=options
-        ) as connection:
-            task.apply_async(
-                args=[batch_id],
-                countdown=max(0.0, countdown) or None,
-                connection=connection,
-                retry=False,
-            )
-    except (OperationalError, OSError) as exc:
-        logger.warning("deletion batch %s not enqueued (%s); the resume task will", batch_id, exc)
-        return False
-    return True
 
 
 # --- Running a batch ------------------------------------------------------------------------
@@ -998,7 +944,7 @@ def deletion_batches_resume() -> list[int]:
                 resume_after=now + grace
             ):
                 resumed.append(pk)
-                _enqueue(pk)
+                publishing.publish_now(publishing.DELETION_BATCH_RUN, pk)
         if resumed:
             logger.info("resumed deletion batches %s", resumed)
         return resumed

@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from jobs import locks
+from jobs import locks, publishing
 from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import BedrockError, NotFoundError, RetryableError
 from jobs.models import (
@@ -610,11 +610,8 @@ def sync_request(*, kind: str) -> bool:
     spec = _kind(kind)
     if locks.is_held(spec.lock_name):
         return False
-    from jobs import tasks  # tasks import this module
-
-    task = getattr(tasks, f"{spec.name}_sync")
-    # robust: a broker that is down is logged, not turned into an error page.
-    transaction.on_commit(task.delay, robust=True)
+    # After commit; a broker that is down is logged, not turned into an error page.
+    publishing.publish(publishing.SYNC[spec.name])
     return True
 
 

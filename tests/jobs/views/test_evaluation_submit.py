@@ -523,12 +523,12 @@ def test_during_throttling_a_submission_stays_submitting_and_the_retry_makes_one
 
     # The retry meets throttling again: Celery is asked to retry later.
     with pytest.raises(Retry):
-        tasks.evaluation_job_submit_retry(submission.pk)
+        tasks.submission_attempt(submission.pk)
     submission.refresh_from_db()
     assert submission.status == "Submitting" and submission.attempts == 2
 
     local_bedrock.set_faults(throttle_rate=0.0)
-    tasks.evaluation_job_submit_retry(submission.pk)
+    tasks.submission_attempt(submission.pk)
 
     submission.refresh_from_db()
     assert submission.status == "Submitted" and submission.attempts == 3
