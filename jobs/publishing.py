@@ -87,8 +87,7 @@ def publish_now(task: Any, *args: Any, countdown: float = 0) -> bool:
     thread.join(PUBLISH_TIMEOUT)
     if not published:
         logger.warning(
-            "%s%s: the broker did not take the task within %.1f s; the resume task will "
-            "publish it",
+            "%s%s: the broker did not take the task within %.1f s; the resume task will publish it",
             name,
             list(args),
             PUBLISH_TIMEOUT,
