@@ -989,6 +989,11 @@ def deletion_batch_counts(*, batch: DeletionBatch) -> BatchCounts:
     return BatchCounts(**{outcome: n for outcome, n in rows})
 
 
+def deletion_batch_for_key(*, idempotency_key: str) -> DeletionBatch | None:
+    """The batch a confirmation page (its idempotency key) already recorded, or None."""
+    return DeletionBatch.objects.filter(idempotency_key=idempotency_key).first()
+
+
 def deletion_batch_get(*, batch_id: int) -> DeletionBatch | None:
     return DeletionBatch.objects.select_related("retry_of").filter(pk=batch_id).first()
 

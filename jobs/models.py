@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 
 class Access(models.Model):
@@ -89,6 +90,9 @@ class EvaluationJob(MirroredResource):
             models.Index(fields=["needs_description"], name="evaljob_needs_desc"),
         ]
 
+    def get_absolute_url(self) -> str:
+        return reverse("evaluation_job_detail", args=[self.resource_id])
+
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
@@ -122,6 +126,9 @@ class ModelImportJob(MirroredResource):
             models.Index(fields=["needs_description"], name="importjob_needs_desc"),
         ]
 
+    def get_absolute_url(self) -> str:
+        return reverse("model_import_job_detail", args=[self.resource_id])
+
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
@@ -140,6 +147,9 @@ class ImportedModel(MirroredResource):
             models.Index(fields=["created_at", "arn"], name="model_created_arn"),
             models.Index(fields=["needs_description"], name="model_needs_desc"),
         ]
+
+    def get_absolute_url(self) -> str:
+        return reverse("imported_model_detail", args=[self.resource_id])
 
     @property
     def can_delete(self) -> bool:
@@ -330,6 +340,9 @@ class DeletionBatch(CreatedBy):
 
     def __str__(self) -> str:
         return f"deletion #{self.pk} ({self.kind})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("deletion_batch_detail", args=[self.pk])
 
     @property
     def is_finished(self) -> bool:

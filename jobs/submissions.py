@@ -51,6 +51,7 @@ __all__ = [
     "model_import_job_submit",
     "evaluation_job_name_taken",
     "submission_attempt",
+    "submission_get",
     "evaluation_job_submission_get",
     "submissions_resume",
     "evaluation_job_submit",
@@ -73,6 +74,14 @@ IMPORT_OPERATION = "CreateModelImportJob"
 
 def evaluation_job_submission_get(*, idempotency_key: str) -> EvaluationJobSubmission | None:
     return EvaluationJobSubmission.objects.filter(idempotency_key=idempotency_key).first()
+
+
+def submission_get(*, pk: int, kind: str | None = None) -> EvaluationJobSubmission | None:
+    """Submission `pk` (of `kind` when given: an evaluation job's or MODEL_IMPORT), or None."""
+    rows = EvaluationJobSubmission.objects.filter(pk=pk)
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    return rows.first()
 
 
 def evaluation_job_name_taken(*, name: str) -> bool:

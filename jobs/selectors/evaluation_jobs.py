@@ -122,6 +122,11 @@ def evaluation_job_get(*, resource_id: str) -> EvaluationJob | None:
     return mirror_get(EvaluationJob, resource_id=resource_id)
 
 
+def evaluation_jobs_by_id(*, resource_ids: list[str]) -> list[EvaluationJob]:
+    """The jobs among `resource_ids` (Stop selected…)."""
+    return list(EvaluationJob.objects.filter(resource_id__in=resource_ids))
+
+
 def evaluation_job_audit_entries(*, job: EvaluationJob, limit: int = 50) -> list[AuditEntry]:
     return audit_entries(arn=job.arn, limit=limit)
 

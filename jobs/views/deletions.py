@@ -353,7 +353,7 @@ def evaluation_job_delete_confirm(request: HttpRequest) -> HttpResponse:
         key = request.POST.get("key", "")
         if not KEY.fullmatch(key):
             return HttpResponseBadRequest("This form is damaged: reload the page.")
-        existing = DeletionBatch.objects.filter(idempotency_key=key).first()
+        existing = services.deletion_batch_for_key(idempotency_key=key)
         if existing is not None:
             # The same confirmation again (double click, Back and resubmit): its batch.
             return redirect("deletion_batch_detail", batch_id=existing.pk)

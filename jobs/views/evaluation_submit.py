@@ -22,13 +22,12 @@ from django import forms
 from django.contrib import messages
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jobs import submissions, sync
-from jobs.bedrock import client as bedrock
 from jobs.bedrock import contract, rules
 from jobs.bedrock.errors import BedrockError
 from jobs.forms import FORMS, form_data, initial_from_description, name_check
@@ -37,6 +36,8 @@ from jobs.forms.fields import OpenChoiceField
 from jobs.forms.paths import FormField, RowField, humanize
 from jobs.models import EvaluationJob, EvaluationJobSubmission
 from jobs.permissions import OPERATE, requires
+from jobs.selectors import evaluation_jobs as selectors
+from jobs.tags import resource_tags
 from jobs.views import submitting
 
 NEW_TEMPLATE = "jobs/evaluation_job_new.html"
@@ -740,7 +741,7 @@ def _submission_response(
 
 
 def _failed_submission_form(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    submission = get_object_or_404(EvaluationJobSubmission, pk=pk, kind=kind)
+    submission = submitting.submission_or_404(pk=pk, kind=kind)
     if not submission.is_failed:
         return redirect("evaluation_job_submission", pk=submission.pk)
     return _submission_response(request, submission, data=None)
@@ -754,7 +755,7 @@ def _failed_submission_form(request: HttpRequest, kind: str, pk: int) -> HttpRes
 def evaluation_job_submission(request: HttpRequest, pk: int) -> HttpResponse:
     """A submission waiting on Bedrock: polled while Submitting; once submitted, htmx is sent
     to the job's page (without JavaScript, the page links to it)."""
-    submission = get_object_or_404(EvaluationJobSubmission, pk=pk)
+    submission = submitting.submission_or_404(pk=pk)
     return submitting.submission_page(
         request,
         submission,
@@ -776,12 +777,10 @@ def evaluation_job_submission(request: HttpRequest, pk: int) -> HttpResponse:
 def evaluation_job_clone(request: HttpRequest, job_id: str) -> HttpResponse:
     """The form of the job's kind, filled in from its description (and its tags), with a new
     name no job in the mirror has."""
-    job = (
-        EvaluationJob.objects.filter(resource_id=job_id).order_by("-listed", "-created_at").first()
-    )
+    job = selectors.evaluation_job_get(resource_id=job_id)
     if job is None:
         raise Http404(f"No evaluation job {job_id} in the mirror.")
-    page = reverse("evaluation_job_detail", args=[job.resource_id])
+    page = job.get_absolute_url()
     description = job.description
     if description is None or job.needs_description:
         try:
@@ -791,13 +790,10 @@ def evaluation_job_clone(request: HttpRequest, job_id: str) -> HttpResponse:
                 messages.error(request, f"Bedrock did not describe “{job.name}”: {exc.message}")
                 return redirect(page)
     notice = ""
-    tags = None
-    if job.listed:
-        try:
-            tags = bedrock.list_tags_for_resource(arn=job.arn)
-        except BedrockError as exc:
-            notice = f"The tags could not be read from Bedrock ({exc.code}); add them again."
-    kind, initial = initial_from_description(description or {}, taken=_name_taken, tags=tags)
+    tags = resource_tags(obj=job)
+    if tags.error is not None:
+        notice = f"The tags could not be read from Bedrock ({tags.error.code}); add them again."
+    kind, initial = initial_from_description(description or {}, taken=_name_taken, tags=tags.tags)
     form = _bind(kind, _as_querydict(form_data(kind, initial)))
     return _render_form(
         request,
