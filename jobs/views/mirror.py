@@ -38,7 +38,8 @@ from jobs.selectors.mirror import StatusChip, audit_entries
 from jobs.tags import resource_tags
 from jobs.templatetags.job_format import ago_text
 from jobs.views import pages
-from jobs.views.filters import MirrorFilterForm, filter_query, sort_query, status_query
+from jobs.views.filters import MirrorFilterForm, filter_params, sort_params, status_params
+from jobs.views.links import link, query_string
 
 log = logging.getLogger(__name__)
 
@@ -293,24 +294,23 @@ def list_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
         context["poll_seconds"] = spec.prepare()
     if form.is_valid():
         filters, size = form.to_filters(), form.page_size
-        query = filter_query(filters, size=size)
+        params = filter_params(filters, size=size)
+        token = request.GET.get("page") or None
         try:
-            page = spec.page(filters=filters, size=size, token=request.GET.get("page") or None)
+            page = spec.page(filters=filters, size=size, token=token)
         except PageTokenError as exc:
             return bad_page_token(
-                request, exc, list_url + query, "Go to the first page of these results"
+                request, exc, link(list_url, params), "Go to the first page of these results"
             )
-        page_base = list_url + (query + "&" if query else "?") + "page="
-        token = request.GET.get("page") or ""
         context.update(
-            current_url=page_base + token if token else list_url + query,
+            current_url=link(list_url, params, page=token),
             filters=filters,
             page=page,
-            query=query,
-            first_url=list_url + query,
-            next_url=page_base + page.next_token if page.next_token else "",
-            prev_url=page_base + page.prev_token if page.prev_token else "",
-            sort_url=list_url + sort_query(filters, size=size),
+            query=query_string(params),
+            first_url=link(list_url, params),
+            next_url=link(list_url, params, page=page.next_token) if page.next_token else "",
+            prev_url=link(list_url, params, page=page.prev_token) if page.prev_token else "",
+            sort_url=link(list_url, sort_params(filters, size=size)),
             # An empty page one with no filter means the mirror is empty; otherwise say why.
             mirror_empty=not page.items and not filters.is_filtered and page.is_first,
         )
@@ -341,10 +341,13 @@ def counts_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
     if form.is_valid() and spec.counts:
         filters, size = form.to_filters(), form.page_size
         chips = [
-            {"chip": chip, "url": list_url + status_query(filters, status=chip.status, size=size)}
+            {
+                "chip": chip,
+                "url": link(list_url, status_params(filters, status=chip.status, size=size)),
+            }
             for chip in spec.counts(filters=filters)
         ]
-        all_url = list_url + status_query(filters, status=None, size=size)
+        all_url = link(list_url, status_params(filters, status=None, size=size))
         any_selected = bool(filters.statuses)
     else:
         all_url, any_selected = list_url, False
