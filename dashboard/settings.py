@@ -310,7 +310,7 @@ CELERY_BEAT_SCHEDULE["submissions_resume"] = {
     "options": {"expires": SUBMISSION_RESUME_INTERVAL_SECONDS},
 }
 
-# --- Deletions (jobs/deletions.py) ---
+# --- Deletions (jobs/deletions/) ---
 # BatchDeleteEvaluationJob calls a second, per running batch: paced under Bedrock's
 # control-plane rate so a big batch spends its time deleting, not being throttled (0: no pacing).
 DELETION_CALLS_PER_SECOND = env_int("DELETION_CALLS_PER_SECOND", 5)

@@ -312,7 +312,7 @@ class EvaluationJobSubmission(CreatedBy):
 
 class DeletionBatch(CreatedBy):
     """One confirmed deletion: what an Admin selected, recorded with one DeletionItem per
-    resource before any Bedrock call (see jobs/deletions.py). Generic over `kind`, so other
+    resource before any Bedrock call (see jobs/deletions/). Generic over `kind`, so other
     deletable resources (imported models) reuse the same batches, runner and pages."""
 
     KINDS = [("evaluation_jobs", "Evaluation jobs"), ("imported_models", "Imported models")]

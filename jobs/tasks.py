@@ -107,7 +107,7 @@ def submissions_resume() -> None:
     submissions.submissions_resume()
 
 
-# --- Deletions (jobs/deletions.py) -----------------------------------------------------------
+# --- Deletions (jobs/deletions/) -----------------------------------------------------------
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)

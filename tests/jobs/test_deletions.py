@@ -1,4 +1,4 @@
-"""Bulk deletion (jobs/deletions.py) against the local Bedrock over real HTTP: batches recorded
+"""Bulk deletion (jobs/deletions/) against the local Bedrock over real HTTP: batches recorded
 up front, calls of at most 25, each item's outcome and reason, throttling and 5xx, and the
 runner's claims; then a real worker killed mid-batch, and a batch confirmed with Redis down.
 """
