@@ -30,12 +30,12 @@ from jobs.forms.evaluation.base import (
     EvaluationJobForm,
     builtin_dataset_choices,
     metric_choices,
+    name_check,
     task_type_choices,
 )
 from jobs.forms.evaluation.cloning import (
     form_data,
     initial_from_description,
-    name_check,
     suggest_clone_name,
 )
 from jobs.forms.evaluation.custom_metrics import JudgeCustomMetricForm

@@ -9,30 +9,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from jobs.bedrock import contract, rules
-from jobs.bedrock.contract import Violation
-from jobs.forms.evaluation.base import OPERATION, EvaluationJobForm, _taken_message
+from jobs.forms.evaluation.base import _JOB_NAME_PATH, OPERATION, EvaluationJobForm
 from jobs.forms.evaluation.kinds import FORMS
-from jobs.forms.paths import (
-    humanize,
-)
 
-_JOB_NAME_PATH = "jobName"
 _JOB_NAME_MAX = int(contract.shape_for_path(OPERATION, _JOB_NAME_PATH).metadata["max"])
 _COPY_SUFFIX = re.compile(r"-copy(?:-\d+)?$")
-
-
-def name_check(name: str, taken: Callable[[str], bool] | None = None) -> str | None:
-    """What is wrong with `name` as a new job's name (pattern, length, in use), or None."""
-    name = (name or "").strip()
-    if not name:
-        return "Enter a job name."
-    shape = contract.shape_for_path(OPERATION, _JOB_NAME_PATH)
-    violations = contract.validate_shape(shape, name, _JOB_NAME_PATH)
-    if violations:
-        return " ".join(humanize(v) for v in violations)
-    if taken is not None and taken(name):
-        return humanize(Violation(_JOB_NAME_PATH, _taken_message(name)))
-    return None
 
 
 def suggest_clone_name(name: str, taken: Callable[[str], bool] | None = None) -> str:

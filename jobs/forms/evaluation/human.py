@@ -76,6 +76,8 @@ class HumanEvaluationForm(EvaluationJobForm):
     """Human: workers rate one model's responses, or compare two models'."""
 
     kind = rules.KIND_HUMAN
+    # What workers rate: at least one custom metric.
+    min_rows = {**EvaluationJobForm.min_rows, "custom_metrics": 1}
     path_map = HUMAN_PATHS
     formset_classes = {
         "tags": TagFormSet,
