@@ -659,20 +659,12 @@ def import_jobs_sync(*, raise_errors: bool = False) -> SyncRun:
     return sweep(kind="import_jobs", raise_errors=raise_errors)
 
 
-def import_jobs_sync_request() -> bool:
-    return sync_request(kind="import_jobs")
-
-
 def import_job_describe(*, job: ModelImportJob) -> ModelImportJob:
     return describe(kind="import_jobs", obj=job)
 
 
 def imported_models_sync(*, raise_errors: bool = False) -> SyncRun:
     return sweep(kind="imported_models", raise_errors=raise_errors)
-
-
-def imported_models_sync_request() -> bool:
-    return sync_request(kind="imported_models")
 
 
 def imported_model_describe(*, model: ImportedModel) -> ImportedModel:
