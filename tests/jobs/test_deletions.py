@@ -19,7 +19,7 @@ from jobs.selectors.evaluation_jobs import EvaluationJobFilters
 from tests.conftest import free_port
 from tests.jobs.views.factories import make_job
 
-pytest_plugins = ["tests.worker", "tests.deletion_support"]
+pytest_plugins = ["tests.worker"]
 
 OP = "BatchDeleteEvaluationJob"
 TERMINAL = ("Completed", "Failed", "Stopped")
