@@ -19,6 +19,7 @@ from jobs.selectors import evaluation_jobs as selectors
 from jobs.views import deletions as deletion_views
 from jobs.views import mirror
 from jobs.views.filters import EvaluationJobFilterForm
+from jobs.views.links import link
 from jobs.views.mirror import Action
 
 STOP_TEMPLATE = "jobs/evaluation_job_stop.html"
@@ -73,7 +74,9 @@ def _status_actions(request: HttpRequest, job: EvaluationJob) -> list[Action]:
         actions.append(Action("Stop job", stop_url, "danger", post=True, confirm=confirm))
     delete_url = mirror.optional_url("evaluation_job_delete_confirm")
     if delete_url and job.can_delete and request.user.has_perm(DELETE):
-        actions.append(Action("Delete…", f"{delete_url}?job={job.resource_id}", "danger-outline"))
+        actions.append(
+            Action("Delete…", link(delete_url, {"job": job.resource_id}), "danger-outline")
+        )
     return actions
 
 
@@ -122,7 +125,7 @@ def evaluation_job_stop_selection(request: HttpRequest) -> HttpResponse:
         "picked_count": len(picked),
         "limit": limit,
         "list_url": LIST.url(),
-        "running_url": f"{LIST.url()}?status=InProgress",
+        "running_url": link(LIST.url(), {"status": "InProgress"}),
     }
     return render(request, STOP_TEMPLATE, context, status=400 if too_many else 200)
 
@@ -144,4 +147,4 @@ def stop_selection_context(request: HttpRequest, *, filters) -> dict:
         return {}
     if tuple(filters.statuses) == ("InProgress",):
         return {"stoppable": True, "stop_url": reverse("evaluation_job_stop_selection")}
-    return {"stop_hint_url": f"{LIST.url()}?status=InProgress"}
+    return {"stop_hint_url": link(LIST.url(), {"status": "InProgress"})}

@@ -36,6 +36,7 @@ from jobs.permissions import OPERATE, requires
 from jobs.selectors import evaluation_jobs as selectors
 from jobs.tags import resource_tags
 from jobs.views import submitting
+from jobs.views.links import link
 
 NEW_TEMPLATE = "jobs/evaluation_job_new.html"
 FORM_TEMPLATE = "jobs/evaluation_job_form.html"
@@ -613,7 +614,10 @@ def evaluation_job_submission(request: HttpRequest, pk: int) -> HttpResponse:
         template=SUBMISSION_TEMPLATE,
         detail="evaluation_job_detail",
         edit_url=(
-            reverse("evaluation_job_form", args=[submission.kind]) + f"?submission={submission.pk}"
+            link(
+                reverse("evaluation_job_form", args=[submission.kind]),
+                {"submission": submission.pk},
+            )
         ),
         kind_label=rules.KIND_LABELS.get(submission.kind, submission.kind),
         list_url=reverse("evaluation_job_list"),

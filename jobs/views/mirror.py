@@ -396,8 +396,8 @@ class MirrorDetail:
     operation: str
     # (obj=) -> the layout for the kind's template.
     layout: Callable[..., Any]
-    # (obj) -> obj described now (raises BedrockError); jobs.sync.describe unless given.
-    describe: Callable[[Any], Any] | None = None
+    # (obj) -> obj described now, from Bedrock's Get (raises BedrockError).
+    describe: Callable[[Any], Any]
     # Buttons: in the header (Clone...) and beside the status (Stop, Delete...).
     head_actions: Callable[[HttpRequest, Any], list[Action]] = lambda request, obj: []
     status_actions: Callable[[HttpRequest, Any], list[Action]] = lambda request, obj: []
@@ -429,9 +429,7 @@ def describe_if_needed(spec: MirrorDetail, obj: Any) -> tuple[Any, BedrockError 
     if not obj.listed:
         return obj, None  # Bedrock no longer has it
     try:
-        if spec.describe:
-            return spec.describe(obj), None
-        return sync.describe(kind=spec.list.kind, obj=obj), None
+        return spec.describe(obj), None
     except BedrockError as exc:
         log.warning("describing %s failed: %s", obj.arn, exc)
         return obj, exc

@@ -23,6 +23,7 @@ from jobs.models import EvaluationJobSubmission
 from jobs.permissions import OPERATE, requires
 from jobs.selectors import model_imports as selectors
 from jobs.views import submitting
+from jobs.views.links import link
 
 FORM_TEMPLATE = "jobs/model_import_job_form.html"
 REVIEW_TEMPLATE = "jobs/request_review.html"
@@ -159,7 +160,7 @@ def model_import_job_submission(request: HttpRequest, pk: int) -> HttpResponse:
         submission,
         template=SUBMISSION_TEMPLATE,
         detail="model_import_job_detail",
-        edit_url=f"{_urls()['form']}?submission={submission.pk}",
+        edit_url=link(_urls()["form"], {"submission": submission.pk}),
         list_url=_urls()["list"],
     )
 

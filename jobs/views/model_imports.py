@@ -16,12 +16,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from jobs import deletions, model_imports
+from jobs import deletions, model_imports, sync
 from jobs.models import ImportedModel
 from jobs.permissions import DELETE, requires
 from jobs.selectors import model_imports as selectors
 from jobs.views import mirror
 from jobs.views.filters import ImportedModelFilterForm, ModelImportJobFilterForm
+from jobs.views.links import link
 from jobs.views.mirror import Action
 
 CONFIRM_TEMPLATE = "jobs/imported_model_delete.html"
@@ -92,13 +93,14 @@ IMPORTED_MODELS = mirror.MirrorList(
 def _model_actions(request: HttpRequest, model: ImportedModel) -> list[Action]:
     if not (model.can_delete and request.user.has_perm(DELETE)):
         return []
-    url = f"{reverse('imported_model_delete')}?model={model.resource_id}"
+    url = link(reverse("imported_model_delete"), {"model": model.resource_id})
     return [Action("Delete…", url, "danger-outline")]
 
 
 IMPORTED_MODEL = mirror.MirrorDetail(
     list=IMPORTED_MODELS,
     operation="GetImportedModel",
+    describe=lambda model: sync.imported_model_describe(model=model),
     layout=lambda obj: selectors.imported_model_layout(model=obj),
     status_actions=_model_actions,
 )
