@@ -371,13 +371,13 @@ SUBMISSION_RETRY_MAX_SECONDS = env_int("SUBMISSION_RETRY_MAX_SECONDS", 300)
 # periodic resume task, which beat runs this often.
 SUBMISSION_RESUME_GRACE_SECONDS = env_int("SUBMISSION_RESUME_GRACE_SECONDS", 120)
 SUBMISSION_RESUME_INTERVAL_SECONDS = env_int("SUBMISSION_RESUME_INTERVAL_SECONDS", 60)
-CELERY_BEAT_SCHEDULE["evaluation_job_submissions_resume"] = {
-    "task": "jobs.tasks.evaluation_job_submissions_resume",
+CELERY_BEAT_SCHEDULE["submissions_resume"] = {
+    "task": "jobs.tasks.submissions_resume",
     "schedule": timedelta(seconds=SUBMISSION_RESUME_INTERVAL_SECONDS),
     "options": {"expires": SUBMISSION_RESUME_INTERVAL_SECONDS},
 }
 
-# --- Deletions (jobs/deletions.py) ---
+# --- Deletions (jobs/deletions/) ---
 # BatchDeleteEvaluationJob calls a second, per running batch: paced under Bedrock's
 # control-plane rate so a big batch spends its time deleting, not being throttled (0: no pacing).
 DELETION_CALLS_PER_SECOND = env_int("DELETION_CALLS_PER_SECOND", 5)

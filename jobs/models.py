@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Upper
+from django.urls import reverse
 
 
 class TrigramIndex(GinIndex):
@@ -133,6 +134,9 @@ class EvaluationJob(MirroredResource):
             trigram_index("model_identifiers", "evaljob_models_trgm"),
         ]
 
+    def get_absolute_url(self) -> str:
+        return reverse("evaluation_job_detail", args=[self.resource_id])
+
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
@@ -167,6 +171,9 @@ class ModelImportJob(MirroredResource):
             trigram_index("name", "importjob_name_trgm"),
         ]
 
+    def get_absolute_url(self) -> str:
+        return reverse("model_import_job_detail", args=[self.resource_id])
+
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
@@ -186,6 +193,9 @@ class ImportedModel(MirroredResource):
             models.Index(fields=["needs_description"], name="model_needs_desc"),
             trigram_index("name", "model_name_trgm"),
         ]
+
+    def get_absolute_url(self) -> str:
+        return reverse("imported_model_detail", args=[self.resource_id])
 
     @property
     def can_delete(self) -> bool:
@@ -348,7 +358,7 @@ class EvaluationJobSubmission(CreatedBy):
 
 class DeletionBatch(CreatedBy):
     """One confirmed deletion: what an Admin selected, recorded with one DeletionItem per
-    resource before any Bedrock call (see jobs/deletions.py). Generic over `kind`, so other
+    resource before any Bedrock call (see jobs/deletions/). Generic over `kind`, so other
     deletable resources (imported models) reuse the same batches, runner and pages."""
 
     KINDS = [("evaluation_jobs", "Evaluation jobs"), ("imported_models", "Imported models")]
@@ -376,6 +386,9 @@ class DeletionBatch(CreatedBy):
 
     def __str__(self) -> str:
         return f"deletion #{self.pk} ({self.kind})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("deletion_batch_detail", args=[self.pk])
 
     @property
     def is_finished(self) -> bool:

@@ -37,7 +37,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs import locks
+from jobs import locks, publishing
 from jobs.bedrock import client as bedrock
 from jobs.bedrock import rules
 from jobs.bedrock.contract import Violation, shape_for_path
@@ -50,9 +50,10 @@ __all__ = [
     "model_import_job_name_taken",
     "model_import_job_submit",
     "evaluation_job_name_taken",
-    "evaluation_job_submission_attempt",
+    "submission_attempt",
+    "submission_get",
     "evaluation_job_submission_get",
-    "evaluation_job_submissions_resume",
+    "submissions_resume",
     "evaluation_job_submit",
     "submission_violations",
 ]
@@ -73,6 +74,14 @@ IMPORT_OPERATION = "CreateModelImportJob"
 
 def evaluation_job_submission_get(*, idempotency_key: str) -> EvaluationJobSubmission | None:
     return EvaluationJobSubmission.objects.filter(idempotency_key=idempotency_key).first()
+
+
+def submission_get(*, pk: int, kind: str | None = None) -> EvaluationJobSubmission | None:
+    """Submission `pk` (of `kind` when given: an evaluation job's or MODEL_IMPORT), or None."""
+    rows = EvaluationJobSubmission.objects.filter(pk=pk)
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    return rows.first()
 
 
 def evaluation_job_name_taken(*, name: str) -> bool:
@@ -134,9 +143,9 @@ def _submit(
     )
     if not created:
         return submission
-    submission, retry_in = evaluation_job_submission_attempt(submission_id=submission.pk)
+    submission, retry_in = submission_attempt(submission_id=submission.pk)
     if retry_in is not None:
-        _enqueue_retry(submission.pk, countdown=retry_in)
+        publishing.publish(publishing.SUBMISSION_ATTEMPT, submission.pk, countdown=retry_in)
     return submission
 
 
@@ -162,7 +171,7 @@ def _record(
     )
 
 
-def evaluation_job_submission_attempt(
+def submission_attempt(
     *, submission_id: int
 ) -> tuple[EvaluationJobSubmission | None, float | None]:
     """One CreateEvaluationJob attempt for a Submitting submission, if no other attempt holds
@@ -201,7 +210,7 @@ def evaluation_job_submission_attempt(
     return _succeed(submission, arn), None
 
 
-def evaluation_job_submissions_resume() -> list[int]:
+def submissions_resume() -> list[int]:
     """Restart submissions left Submitting whose next attempt is long overdue (its retry task
     was lost: the broker or the worker was down). Queues a retry for each; returns their ids.
     Runs under a lease, so two beats never do it twice."""
@@ -226,7 +235,7 @@ def evaluation_job_submissions_resume() -> list[int]:
                 next_attempt_at=now
             ):
                 resumed.append(pk)
-                _enqueue_retry(pk, countdown=0)
+                publishing.publish(publishing.SUBMISSION_ATTEMPT, pk)
         if resumed:
             logger.info("resumed %d stalled submissions: %s", len(resumed), resumed)
         return resumed
@@ -335,19 +344,6 @@ def _audit(
         outcome=outcome,
         detail={"name": submission.job_name, "submission": submission.pk, **detail},
     )
-
-
-def _enqueue_retry(submission_id: int, *, countdown: float) -> None:
-    from jobs import tasks  # tasks import this module
-
-    def send() -> None:
-        tasks.evaluation_job_submit_retry.apply_async(
-            args=[submission_id], countdown=max(0.0, countdown)
-        )
-
-    # After commit, never inside a transaction; robust: with the broker down the request still
-    # answers (the submission stays Submitting and the resume task picks it up later).
-    transaction.on_commit(send, robust=True)
 
 
 def _retry_delay(attempts: int) -> float:

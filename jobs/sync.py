@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from jobs import locks
+from jobs import locks, publishing
 from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import BedrockError, NotFoundError, RetryableError
 from jobs.models import (
@@ -614,11 +614,8 @@ def sync_request(*, kind: str) -> bool:
     spec = _kind(kind)
     if locks.is_held(spec.lock_name):
         return False
-    from jobs import tasks  # tasks import this module
-
-    task = getattr(tasks, f"{spec.name}_sync")
-    # robust: a broker that is down is logged, not turned into an error page.
-    transaction.on_commit(task.delay, robust=True)
+    # After commit; a broker that is down is logged, not turned into an error page.
+    publishing.publish(publishing.SYNC[spec.name])
     return True
 
 
@@ -666,20 +663,12 @@ def import_jobs_sync(*, raise_errors: bool = False) -> SyncRun:
     return sweep(kind="import_jobs", raise_errors=raise_errors)
 
 
-def import_jobs_sync_request() -> bool:
-    return sync_request(kind="import_jobs")
-
-
 def import_job_describe(*, job: ModelImportJob) -> ModelImportJob:
     return describe(kind="import_jobs", obj=job)
 
 
 def imported_models_sync(*, raise_errors: bool = False) -> SyncRun:
     return sweep(kind="imported_models", raise_errors=raise_errors)
-
-
-def imported_models_sync_request() -> bool:
-    return sync_request(kind="imported_models")
 
 
 def imported_model_describe(*, model: ImportedModel) -> ImportedModel:

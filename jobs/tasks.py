@@ -1,17 +1,19 @@
-"""Celery tasks. Each delegates to the service of the same name in jobs.sync; they take no
-arguments (nothing to go stale in the queue), acknowledge late, and retry only on Bedrock's
-retryable errors. Beat schedules them (settings.CELERY_BEAT_SCHEDULE); the sweep's lock makes
-a second beat, a Refresh or a retry during a sweep harmless."""
+"""Celery tasks. Each delegates to the service of the same name (jobs.sync, jobs.submissions,
+jobs.deletions), takes ids, never objects, acknowledges late, and retries only on Bedrock's
+retryable errors. Beat schedules the periodic ones (settings.CELERY_BEAT_SCHEDULE); the
+sweep's lock makes a second beat, a Refresh or a retry during a sweep harmless.
+
+Services import nothing from here: they publish these tasks by name through jobs.publishing,
+and a new task published that way gets its name there."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
 
-from jobs import locks, sync
+from jobs import deletions, locks, publishing, submissions, sync
 from jobs.bedrock.errors import RetryableError
 from jobs.models import Heartbeat
 
@@ -45,7 +47,7 @@ def _sync(kind: str) -> None:
     # A first sweep leaves every description to the fill: start it now rather than at its
     # next beat.
     if sync.missing_descriptions(kind=kind) and not locks.is_held(spec.fill_lock_name):
-        transaction.on_commit(FILL_TASKS[kind].delay)
+        publishing.publish(publishing.DESCRIBE_MISSING[kind])
 
 
 def _describe_missing(kind: str) -> None:
@@ -84,39 +86,28 @@ def imported_models_describe_missing() -> None:
     _describe_missing("imported_models")
 
 
-FILL_TASKS = {
-    "evaluation_jobs": evaluation_jobs_describe_missing,
-    "import_jobs": import_jobs_describe_missing,
-    "imported_models": imported_models_describe_missing,
-}
-
-
 # --- Submissions (jobs/submissions.py) -------------------------------------------------------
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
-def evaluation_job_submit_retry(self, submission_id: int) -> None:
+def submission_attempt(self, submission_id: int) -> None:
     """Another attempt at a submission (an evaluation job's CreateEvaluationJob or a model
     import's CreateModelImportJob) that a transient error left Submitting, with its same client
     token. The service counts attempts and gives up at SUBMISSION_MAX_ATTEMPTS (so Celery's own
     retry count is unlimited here); each transient failure schedules the next attempt after the
     backoff the service chose."""
-    from jobs import submissions
-
-    _, retry_in = submissions.evaluation_job_submission_attempt(submission_id=submission_id)
+    _, retry_in = submissions.submission_attempt(submission_id=submission_id)
     if retry_in is not None:
         raise self.retry(countdown=retry_in)
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def evaluation_job_submissions_resume() -> None:
+def submissions_resume() -> None:
     """Beat: restart submissions whose retry task was lost (broker or worker down)."""
-    from jobs import submissions
-
-    submissions.evaluation_job_submissions_resume()
+    submissions.submissions_resume()
 
 
-# --- Deletions (jobs/deletions.py) -----------------------------------------------------------
+# --- Deletions (jobs/deletions/) -----------------------------------------------------------
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
@@ -124,8 +115,6 @@ def deletion_batch_run(self, batch_id: int) -> None:
     """Work one deletion batch. The service retries throttling and 5xx itself, then asks for
     a later run (Celery's retry count is unlimited here: items give up on their own after
     DELETION_MAX_ATTEMPTS); a second delivery while a runner holds the batch returns at once."""
-    from jobs import deletions
-
     retry_in = deletions.deletion_batch_run(batch_id=batch_id)
     if retry_in is not None:
         raise self.retry(countdown=retry_in)
@@ -134,8 +123,6 @@ def deletion_batch_run(self, batch_id: int) -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def deletion_batches_resume() -> None:
     """Beat: re-enqueue deletion batches whose task was lost (broker or worker down)."""
-    from jobs import deletions
-
     deletions.deletion_batches_resume()
 
 

@@ -214,8 +214,21 @@ def delete_imported_model(*, identifier: str) -> None:
 # --- Tags and health ------------------------------------------------------------------------
 
 
+# Tags are read on the request path (a resource's page, Clone), never mirrored: a short call
+# with one retry, so a slow or throttling Bedrock costs a page seconds, not the whole retry
+# budget of a worker's call (the page then says the tags could not be read).
+TAGS_CONNECT_TIMEOUT = 2
+TAGS_READ_TIMEOUT = 5
+TAGS_MAX_ATTEMPTS = 2
+
+
 def list_tags_for_resource(*, arn: str) -> dict[str, str]:
-    tags = _call("list_tags_for_resource", resourceARN=arn).get("tags", [])
+    client = get_client(
+        connect_timeout=min(settings.BEDROCK_CONNECT_TIMEOUT, TAGS_CONNECT_TIMEOUT),
+        read_timeout=min(settings.BEDROCK_READ_TIMEOUT, TAGS_READ_TIMEOUT),
+        max_attempts=min(settings.BEDROCK_MAX_ATTEMPTS, TAGS_MAX_ATTEMPTS),
+    )
+    tags = _call("list_tags_for_resource", client=client, resourceARN=arn).get("tags", [])
     return {tag["key"]: tag["value"] for tag in tags}
 
 

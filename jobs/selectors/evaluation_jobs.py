@@ -8,14 +8,12 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 
-from jobs.models import AuditEntry, EvaluationJob
+from jobs.models import EvaluationJob
 from jobs.pagination import KeysetPage
 from jobs.selectors.mirror import (
     MirrorFilters,
     StatusChip,
-    audit_entries,
     enum,
-    exists,
     mirror_get,
     mirror_page,
     mirror_queryset,
@@ -99,10 +97,6 @@ def evaluation_job_list(
     )
 
 
-def evaluation_jobs_exist() -> bool:
-    return exists(EvaluationJob)
-
-
 def evaluation_job_status_counts(
     *, filters: EvaluationJobFilters, limit: int | None = None
 ) -> list[StatusChip]:
@@ -122,8 +116,9 @@ def evaluation_job_get(*, resource_id: str) -> EvaluationJob | None:
     return mirror_get(EvaluationJob, resource_id=resource_id)
 
 
-def evaluation_job_audit_entries(*, job: EvaluationJob, limit: int = 50) -> list[AuditEntry]:
-    return audit_entries(arn=job.arn, limit=limit)
+def evaluation_jobs_by_id(*, resource_ids: list[str]) -> list[EvaluationJob]:
+    """The jobs among `resource_ids` (Stop selected…)."""
+    return list(EvaluationJob.objects.filter(resource_id__in=resource_ids))
 
 
 # --- The detail page's layout of GetEvaluationJob --------------------------------------------

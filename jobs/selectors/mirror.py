@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 
 from jobs.bedrock.contract import service_model
 from jobs.models import AuditEntry, MirroredResource, StatusCount
@@ -232,8 +232,3 @@ def timestamp(value: Any) -> dt.datetime | None:
     if isinstance(value, int | float):
         return dt.datetime.fromtimestamp(value, tz=dt.UTC)
     return None
-
-
-def exists(model: type[Model]) -> bool:
-    """Whether the mirror holds any listed row of `model`."""
-    return model.objects.filter(listed=True).exists()

@@ -150,6 +150,20 @@ def imported_model_get(*, resource_id: str) -> ImportedModel | None:
     return mirror_get(ImportedModel, resource_id=resource_id)
 
 
+def imported_model_name_taken(*, name: str) -> bool:
+    """A model by that name exists, or a running import job is creating one."""
+    if ImportedModel.objects.filter(name=name, listed=True).exists():
+        return True
+    running = ModelImportJob.objects.filter(listed=True, status="InProgress")
+    return running.filter(imported_model_name=name).exists()
+
+
+def model_import_jobs_running(*, limit: int) -> list[ModelImportJob]:
+    """The newest import jobs still running (Bedrock runs one at a time)."""
+    running = ModelImportJob.objects.filter(listed=True, status="InProgress")
+    return list(running.order_by("-created_at")[:limit])
+
+
 def imported_models_by_id(*, resource_ids: list[str]) -> list[ImportedModel]:
     """The listed models among `resource_ids`, newest first (a deletion's confirmation)."""
     return list(

@@ -1,4 +1,4 @@
-"""Template filters for bulk deletion: the state rules live in jobs/deletions.py."""
+"""Template filters for bulk deletion: the state rules live in jobs/deletions/."""
 
 from __future__ import annotations
 

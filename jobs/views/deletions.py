@@ -15,7 +15,6 @@ import re
 import secrets
 import uuid
 from dataclasses import asdict, dataclass, field, replace
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
@@ -31,6 +30,7 @@ from jobs.pagination import PageTokenError
 from jobs.permissions import DELETE, requires
 from jobs.selectors.evaluation_jobs import EvaluationJobFilters
 from jobs.views.filters import EvaluationJobFilterForm
+from jobs.views.links import link, query_string
 
 LIST_TEMPLATE = "jobs/evaluation_job_list.html"
 CONFIRM_TEMPLATE = "jobs/deletion_confirm.html"
@@ -60,7 +60,7 @@ def _parse_filters(query: str) -> EvaluationJobFilters | None:
 
 def _canonical(filters: EvaluationJobFilters) -> str:
     """The filter's query string without its sort: equal selections compare equal."""
-    return urlencode(replace(filters, newest_first=True).as_params(), doseq=True)
+    return query_string(replace(filters, newest_first=True).as_params()).lstrip("?")
 
 
 def filter_label(filters: EvaluationJobFilters) -> str:
@@ -197,7 +197,7 @@ def _selection_bar(
     state: SelectionState, *, list_filters: EvaluationJobFilters | None, counted: bool
 ) -> SelectionBar:
     selection = state.to_selection()
-    list_query = "?" + urlencode(list_filters.as_params(), doseq=True) if list_filters else ""
+    list_query = query_string(list_filters.as_params()) if list_filters else ""
     offer = list_filters is not None and _canonical(list_filters) != state.query
     needs_count = selection.filters is not None or offer
     count: int | None = len(selection.ids)
@@ -353,7 +353,7 @@ def evaluation_job_delete_confirm(request: HttpRequest) -> HttpResponse:
         key = request.POST.get("key", "")
         if not KEY.fullmatch(key):
             return HttpResponseBadRequest("This form is damaged: reload the page.")
-        existing = DeletionBatch.objects.filter(idempotency_key=key).first()
+        existing = services.deletion_batch_for_key(idempotency_key=key)
         if existing is not None:
             # The same confirmation again (double click, Back and resubmit): its batch.
             return redirect("deletion_batch_detail", batch_id=existing.pk)
@@ -412,11 +412,11 @@ class ItemRow:
 def deletion_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     """A batch's progress: counts, a bar, and its items, polled while it runs."""
     batch = _batch_or_404(batch_id)
-    base = reverse("deletion_batch_detail", args=[batch.pk])
+    base = batch.get_absolute_url()
     outcome = request.GET.get("outcome", "")
     outcome = outcome if outcome in OUTCOMES else ""
     token = request.GET.get("page") or None
-    outcome_query = "?" + urlencode({"outcome": outcome}) if outcome else ""
+    outcome_params = {"outcome": outcome}
     try:
         page = services.deletion_batch_items(
             batch=batch, outcome=outcome, token=token, size=ITEMS_PER_PAGE
@@ -428,15 +428,14 @@ def deletion_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
             {
                 "problem": exc.title,
                 "explanation": exc.explanation,
-                "back_url": base + outcome_query,
+                "back_url": link(base, outcome_params),
                 "back_label": "Go to the first page of this deletion's items",
             },
             status=400,
         )
     counts = services.deletion_batch_counts(batch=batch)
-    page_base = base + (outcome_query + "&" if outcome_query else "?") + "page="
     tabs = [
-        {"outcome": o, "label": label, "count": n, "url": base + (f"?outcome={o}" if o else "")}
+        {"outcome": o, "label": label, "count": n, "url": link(base, {"outcome": o})}
         for o, label, n in (
             ("", "All", counts.total),
             (DeletionItem.PENDING, "Pending", counts.pending),
@@ -455,10 +454,10 @@ def deletion_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         "page": page,
         "outcome": outcome,
         "tabs": tabs,
-        "live_url": page_base + token if token else base + outcome_query,
-        "first_url": base + outcome_query,
-        "next_url": page_base + page.next_token if page.next_token else "",
-        "prev_url": page_base + page.prev_token if page.prev_token else "",
+        "live_url": link(base, outcome_params, page=token),
+        "first_url": link(base, outcome_params),
+        "next_url": link(base, outcome_params, page=page.next_token) if page.next_token else "",
+        "prev_url": link(base, outcome_params, page=page.prev_token) if page.prev_token else "",
         "retry_url": reverse("deletion_batch_retry", args=[batch.pk]),
         "batches_url": reverse("deletion_batch_list"),
         "now": timezone.now(),
@@ -507,8 +506,8 @@ def deletion_batch_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "first_url": base,
-        "next_url": f"{base}?page={page.next_token}" if page.next_token else "",
-        "prev_url": f"{base}?page={page.prev_token}" if page.prev_token else "",
+        "next_url": link(base, page=page.next_token) if page.next_token else "",
+        "prev_url": link(base, page=page.prev_token) if page.prev_token else "",
         "list_url": reverse("evaluation_job_list"),
         "now": timezone.now(),
     }

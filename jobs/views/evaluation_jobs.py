@@ -19,6 +19,7 @@ from jobs.selectors import evaluation_jobs as selectors
 from jobs.views import deletions as deletion_views
 from jobs.views import mirror
 from jobs.views.filters import EvaluationJobFilterForm
+from jobs.views.links import link
 from jobs.views.mirror import Action
 
 STOP_TEMPLATE = "jobs/evaluation_job_stop.html"
@@ -28,7 +29,9 @@ LIST = mirror.MirrorList(
     kind=selectors.KIND,
     name="evaluation_job",
     form=EvaluationJobFilterForm,
-    selectors=selectors,
+    page=selectors.evaluation_job_list,
+    get=selectors.evaluation_job_get,
+    counts=selectors.evaluation_job_status_counts,
     head=(
         ("Name", ""),
         ("Status", ""),
@@ -67,11 +70,13 @@ def _status_actions(request: HttpRequest, job: EvaluationJob) -> list[Action]:
     actions = []
     if job.can_stop and request.user.has_perm(OPERATE):
         confirm = f"Stop “{job.name}”? Bedrock cannot resume a stopped job."
-        stop_url = f"{DETAIL.prefix(job)}stop/"
+        stop_url = reverse("evaluation_job_stop", args=[job.resource_id])
         actions.append(Action("Stop job", stop_url, "danger", post=True, confirm=confirm))
     delete_url = mirror.optional_url("evaluation_job_delete_confirm")
     if delete_url and job.can_delete and request.user.has_perm(DELETE):
-        actions.append(Action("Delete…", f"{delete_url}?job={job.resource_id}", "danger-outline"))
+        actions.append(
+            Action("Delete…", link(delete_url, {"job": job.resource_id}), "danger-outline")
+        )
     return actions
 
 
@@ -91,7 +96,7 @@ def evaluation_job_stop(request: HttpRequest, job_id: str) -> HttpResponse:
     job = mirror.get_or_404(LIST, job_id)
     outcome = stopping.evaluation_job_stop(job=job, user=request.user)
     _stop_message(request, outcome)
-    return redirect(DETAIL.prefix(job))
+    return redirect(job)
 
 
 @requires(OPERATE)
@@ -103,7 +108,7 @@ def evaluation_job_stop_selection(request: HttpRequest) -> HttpResponse:
     picked = list(dict.fromkeys(j for j in data.getlist("job") if RESOURCE_ID.fullmatch(j)))
     limit = stopping.STOP_BATCH_LIMIT
     too_many = len(picked) > limit
-    jobs = [] if too_many else list(EvaluationJob.objects.filter(resource_id__in=picked))
+    jobs = [] if too_many else selectors.evaluation_jobs_by_id(resource_ids=picked)
     if request.method == "POST" and not too_many:
         for job in jobs:
             _stop_message(request, stopping.evaluation_job_stop(job=job, user=request.user))
@@ -120,8 +125,7 @@ def evaluation_job_stop_selection(request: HttpRequest) -> HttpResponse:
         "picked_count": len(picked),
         "limit": limit,
         "list_url": LIST.url(),
-        "running_url": f"{LIST.url()}?status=InProgress",
-        "job_prefix": LIST.url(),
+        "running_url": link(LIST.url(), {"status": "InProgress"}),
     }
     return render(request, STOP_TEMPLATE, context, status=400 if too_many else 200)
 
@@ -143,4 +147,4 @@ def stop_selection_context(request: HttpRequest, *, filters) -> dict:
         return {}
     if tuple(filters.statuses) == ("InProgress",):
         return {"stoppable": True, "stop_url": reverse("evaluation_job_stop_selection")}
-    return {"stop_hint_url": f"{LIST.url()}?status=InProgress"}
+    return {"stop_hint_url": link(LIST.url(), {"status": "InProgress"})}

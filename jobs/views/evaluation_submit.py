@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,22 +21,22 @@ from django import forms
 from django.contrib import messages
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jobs import submissions, sync
-from jobs.bedrock import client as bedrock
-from jobs.bedrock import contract, rules
+from jobs.bedrock import rules
 from jobs.bedrock.errors import BedrockError
-from jobs.forms import FORMS, form_data, initial_from_description, name_check
-from jobs.forms.evaluation import OPERATION, EvaluationJobForm
-from jobs.forms.fields import OpenChoiceField
-from jobs.forms.paths import FormField, RowField, humanize
+from jobs.forms import FORMS, form_data, formset_data, initial_from_description
+from jobs.forms.evaluation import EvaluationJobForm
 from jobs.models import EvaluationJob, EvaluationJobSubmission
 from jobs.permissions import OPERATE, requires
+from jobs.selectors import evaluation_jobs as selectors
+from jobs.tags import resource_tags
 from jobs.views import submitting
+from jobs.views.links import link
 
 NEW_TEMPLATE = "jobs/evaluation_job_new.html"
 FORM_TEMPLATE = "jobs/evaluation_job_form.html"
@@ -106,9 +105,8 @@ FORMSET_HELP = {
         "instructions and rating scale."
     ),
 }
-# Formsets in page order; the rows they must keep (no Remove button below it).
+# Formsets in page order (each shows no Remove button below the rows its form must keep).
 FORMSET_ORDER = ["models", "custom_metrics", "datasets", "tags"]
-MIN_ROWS = {"models": 1, "datasets": 1, "tags": 0}
 
 # Main-form fields by section.
 JOB_FIELDS = ["name", "description", "role_arn", "output_s3_uri", "kms_key"]
@@ -140,7 +138,6 @@ RAG_ADVANCED = [
 # The event a custom metric's new name raises (HX-Trigger), for the datasets' metric choices.
 METRIC_NAMES_CHANGED = "metric-names-changed"
 
-_ROW_KEY = re.compile(r"^(?P<prefix>[a-z_]+)-(?P<index>\d+)-(?P<field>.+)$")
 _TEXT_WIDGETS = (forms.TextInput, forms.Textarea, forms.NumberInput)
 
 
@@ -166,75 +163,9 @@ def _post_data(post: QueryDict) -> QueryDict:
     return data
 
 
-def _as_querydict(data: dict[str, Any]) -> QueryDict:
-    out = QueryDict(mutable=True)
-    for key, value in data.items():
-        out.setlist(key, [str(v) for v in value] if isinstance(value, list) else [str(value)])
-    return out
-
-
 def _bind(kind: str, data: QueryDict, *, name_taken: bool = True) -> EvaluationJobForm:
     form = _form_class(kind)(data, name_taken=_name_taken if name_taken else None)
     return form
-
-
-def _rows(data: QueryDict, prefix: str) -> int:
-    try:
-        return max(0, int(data.get(f"{prefix}-TOTAL_FORMS") or 0))
-    except ValueError:
-        return 0
-
-
-def _add_row(form_class: type[EvaluationJobForm], data: QueryDict, prefix: str) -> None:
-    formset_class = form_class.formset_classes[prefix]
-    total = _rows(data, prefix)
-    if total >= formset_class.max_num:
-        return
-    # A new row starts from its fields' initial values (the radios' defaults), as an empty
-    # form would show them; unchanged, it is left out of the request.
-    for name, field in formset_class.form.base_fields.items():
-        if field.initial is not None and not callable(field.initial):
-            data.setlist(f"{prefix}-{total}-{name}", [str(field.initial)])
-    data[f"{prefix}-TOTAL_FORMS"] = str(total + 1)
-    data.setdefault(f"{prefix}-INITIAL_FORMS", "0")
-
-
-def _remove_row(data: QueryDict, prefix: str, index: int) -> None:
-    """Drop row `index` and renumber the rows after it, so the formset has no gaps."""
-    total = _rows(data, prefix)
-    if not 0 <= index < total:
-        return
-    moved: dict[str, list[str]] = {}
-    for key in list(data.keys()):
-        match = _ROW_KEY.match(key)
-        if not match or match["prefix"] != prefix:
-            continue
-        values = data.getlist(key)
-        del data[key]
-        row = int(match["index"])
-        if row != index:
-            moved[f"{prefix}-{row - 1 if row > index else row}-{match['field']}"] = values
-    for key, values in moved.items():
-        data.setlist(key, values)
-    data[f"{prefix}-TOTAL_FORMS"] = str(total - 1)
-    initial = _rows_initial(data, prefix)
-    if index < initial:
-        data[f"{prefix}-INITIAL_FORMS"] = str(initial - 1)
-
-
-def _rows_initial(data: QueryDict, prefix: str) -> int:
-    try:
-        return max(0, int(data.get(f"{prefix}-INITIAL_FORMS") or 0))
-    except ValueError:
-        return 0
-
-
-def _drop_deleted_rows(form_class: type[EvaluationJobForm], data: QueryDict) -> None:
-    """Rows posted with DELETE checked (a page without our Remove buttons) are removed."""
-    for prefix in form_class.formset_classes:
-        for index in reversed(range(_rows(data, prefix))):
-            if data.get(f"{prefix}-{index}-DELETE"):
-                _remove_row(data, prefix, index)
 
 
 # The kind a review payload was made for, beside the form's fields in its data.
@@ -256,7 +187,7 @@ def _decode_payload(
     key, data = submitting.read_review_payload(blob, salt=PAYLOAD_SALT, max_age=max_age)
     if data.pop(_PAYLOAD_KIND, None) != kind:
         raise signing.BadSignature("a payload of another kind")
-    return key, _as_querydict(data)
+    return key, formset_data.as_querydict(data)
 
 
 # --- helpers: rendering ---------------------------------------------------------------------
@@ -297,7 +228,7 @@ def _formset_views(form: EvaluationJobForm) -> dict[str, FormsetView]:
         if name not in form.formsets:
             continue
         title, add, row, help_text = FORMSET_TEXT[name]
-        minimum = MIN_ROWS.get(name, 1 if form.kind == rules.KIND_HUMAN else 0)
+        minimum = form.min_rows.get(name, 0)
         out[name] = FormsetView(
             name=name,
             formset=form.formsets[name],
@@ -310,15 +241,6 @@ def _formset_views(form: EvaluationJobForm) -> dict[str, FormsetView]:
     return out
 
 
-def _all_bound_fields(form: EvaluationJobForm) -> Iterator[forms.BoundField]:
-    yield from form
-    for formset in form.formsets.values():
-        for row in formset.forms:
-            for bound in row:
-                if bound.name != "DELETE":
-                    yield bound
-
-
 def _wire(form: EvaluationJobForm, urls: dict[str, str]) -> None:
     """htmx on every input: validate as the user types (debounced), and re-render what a
     choice changes (a task type narrows its row's datasets and metrics; a RAG source changes
@@ -328,7 +250,7 @@ def _wire(form: EvaluationJobForm, urls: dict[str, str]) -> None:
     for formset in form.formsets.values():
         for row in formset.forms:
             row.use_required_attribute = False
-    for bound in _all_bound_fields(form):
+    for bound in form.bound_fields():
         widget = bound.field.widget
         auto_id = bound.auto_id
         attrs = {
@@ -529,14 +451,14 @@ def evaluation_job_form(request: HttpRequest, kind: str) -> HttpResponse:
     if action == "edit":
         return _back_to_edit(request, kind)
     data = _post_data(request.POST)
-    _drop_deleted_rows(form_class, data)
+    formset_data.drop_deleted_rows(form_class, data)
     verb, _, target = action.partition(":")
     if verb in {"add", "remove", "refresh"}:
         prefix, _, index = target.partition(":")
         if verb == "add" and prefix in form_class.formset_classes:
-            _add_row(form_class, data, prefix)
+            formset_data.add_row(form_class, data, prefix)
         elif verb == "remove" and prefix in form_class.formset_classes and index.isdigit():
-            _remove_row(data, prefix, int(index))
+            formset_data.remove_row(data, prefix, int(index))
         form = _bind(kind, data)
         if request.htmx and prefix in form_class.formset_classes:
             parts = [f"formset:{prefix}"]
@@ -547,26 +469,9 @@ def evaluation_job_form(request: HttpRequest, kind: str) -> HttpResponse:
 
     form = _bind(kind, data)
     if not form.is_valid():
-        _check_filled_in(form)
+        form.check_filled_in()
         return _render_form(request, form, show_errors=True)
     return _render_review(request, form, data)
-
-
-def _check_filled_in(form: EvaluationJobForm) -> None:
-    """While some field is missing, the request cannot be checked as a whole: check each value
-    that is filled in at its own path, and say which required rows are missing, so that the
-    first Review already lists most of what Bedrock would refuse."""
-    if form.is_valid() or form.violations:
-        return  # the contract and the rules ran: their errors are on the form already
-    for bound in list(_all_bound_fields(form)):
-        if not bound.errors:
-            for message in _contract_errors(form, bound):
-                bound.form.add_error(bound.name, message)
-    for view in _formset_views(form).values():
-        formset = view.formset
-        if view.min_rows and not formset.non_form_errors() and not formset.included_forms():
-            message = f"Fill in at least one {view.row_label.lower()}."
-            formset.non_form_errors().append(forms.ValidationError(message))
 
 
 def _render_review(request: HttpRequest, form: EvaluationJobForm, data: QueryDict) -> HttpResponse:
@@ -604,10 +509,10 @@ def evaluation_job_form_validate(request: HttpRequest, kind: str) -> HttpRespons
     against the names in use."""
     form = _bind(kind, _post_data(request.POST))
     name = request.htmx.trigger_name if request.htmx else request.POST.get("field")
-    bound = _find_field(form, name or "")
+    bound = form.find_field(name or "")
     if bound is None:
         return HttpResponse("")
-    errors = _field_errors(form, bound)
+    errors = form.field_errors(bound)
     context = {"f": bound, "live": True, "live_errors": errors}
     response = render(request, f"{FORM_TEMPLATE}#field-errors", context)
     if name and re.fullmatch(r"custom_metrics-\d+-name", name) and "datasets" in form.formsets:
@@ -628,58 +533,6 @@ def evaluation_job_form_section(request: HttpRequest, kind: str) -> HttpResponse
     if part != "choices" and not part.startswith("choices:"):
         return HttpResponse("", status=400)
     return _render_parts(request, form, [part])
-
-
-def _find_field(form: EvaluationJobForm, html_name: str) -> forms.BoundField | None:
-    for bound in _all_bound_fields(form):
-        if bound.html_name == html_name:
-            return bound
-    return None
-
-
-def _field_errors(form: EvaluationJobForm, bound: forms.BoundField) -> list[str]:
-    valid = form.is_valid()
-    if bound.name == "name" and not bound.form.prefix:
-        problem = name_check(str(bound.value() or ""), _name_taken)
-        return [problem] if problem else []
-    errors = list(bound.errors)
-    if errors or valid or form.violations:
-        return errors
-    # Some other field is not filled in yet, so the request could not be checked as a whole:
-    # check this field's value at its own path in the request.
-    return _contract_errors(form, bound)
-
-
-def _contract_errors(form: EvaluationJobForm, bound: forms.BoundField) -> list[str]:
-    row = bound.form
-    value = getattr(row, "cleaned_data", {}).get(bound.name)
-    if value is None or isinstance(value, (list, dict)):
-        return []
-    if isinstance(bound.field, forms.ChoiceField) and not isinstance(bound.field, OpenChoiceField):
-        return []  # the form's own choices (which source, ...), not a value of the request
-    formset = row.prefix.rsplit("-", 1)[0] if row.prefix else None
-    for pattern, target in form.path_map.table.items():
-        path = re.sub(r"\{\w+\}", "0", pattern)
-        if callable(target) and not isinstance(target, (FormField, RowField)):
-            target = target(form, {k: 0 for k in re.findall(r"\{(\w+)\}", pattern)})
-        if formset is None:
-            hit = isinstance(target, FormField) and target.name == bound.name
-        else:
-            hit = (
-                isinstance(target, RowField)
-                and target.formset == formset
-                and target.field == bound.name
-            )
-        if not hit:
-            continue
-        try:
-            shape = contract.shape_for_path(OPERATION, path)
-        except KeyError:
-            continue
-        if shape.type_name in {"structure", "list", "map"}:
-            continue
-        return [humanize(v) for v in contract.validate_shape(shape, value, path)]
-    return []
 
 
 # --- review and submit ----------------------------------------------------------------------
@@ -715,7 +568,7 @@ def evaluation_job_submit(request: HttpRequest, kind: str) -> HttpResponse:
         existing = submissions.evaluation_job_submission_get(idempotency_key=key)
         if existing is not None:
             return _submission_response(request, existing, data=data)
-        _check_filled_in(form)
+        form.check_filled_in()
         return _render_form(request, form, show_errors=True)
     submission = submissions.evaluation_job_submit(
         request=form.build_request(), user=request.user, idempotency_key=key
@@ -733,14 +586,14 @@ def _submission_response(
         return response
     if data is None:
         initial = FORMS[submission.kind].initial_for(submission.request)
-        data = _as_querydict(form_data(submission.kind, initial))
+        data = formset_data.as_querydict(form_data(submission.kind, initial))
     form = _bind(submission.kind, data, name_taken=False)
     submitting.report_failure(form, submission)
     return _render_form(request, form, show_errors=True)
 
 
 def _failed_submission_form(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
-    submission = get_object_or_404(EvaluationJobSubmission, pk=pk, kind=kind)
+    submission = submitting.submission_or_404(pk=pk, kind=kind)
     if not submission.is_failed:
         return redirect("evaluation_job_submission", pk=submission.pk)
     return _submission_response(request, submission, data=None)
@@ -754,14 +607,17 @@ def _failed_submission_form(request: HttpRequest, kind: str, pk: int) -> HttpRes
 def evaluation_job_submission(request: HttpRequest, pk: int) -> HttpResponse:
     """A submission waiting on Bedrock: polled while Submitting; once submitted, htmx is sent
     to the job's page (without JavaScript, the page links to it)."""
-    submission = get_object_or_404(EvaluationJobSubmission, pk=pk)
+    submission = submitting.submission_or_404(pk=pk)
     return submitting.submission_page(
         request,
         submission,
         template=SUBMISSION_TEMPLATE,
         detail="evaluation_job_detail",
         edit_url=(
-            reverse("evaluation_job_form", args=[submission.kind]) + f"?submission={submission.pk}"
+            link(
+                reverse("evaluation_job_form", args=[submission.kind]),
+                {"submission": submission.pk},
+            )
         ),
         kind_label=rules.KIND_LABELS.get(submission.kind, submission.kind),
         list_url=reverse("evaluation_job_list"),
@@ -776,12 +632,10 @@ def evaluation_job_submission(request: HttpRequest, pk: int) -> HttpResponse:
 def evaluation_job_clone(request: HttpRequest, job_id: str) -> HttpResponse:
     """The form of the job's kind, filled in from its description (and its tags), with a new
     name no job in the mirror has."""
-    job = (
-        EvaluationJob.objects.filter(resource_id=job_id).order_by("-listed", "-created_at").first()
-    )
+    job = selectors.evaluation_job_get(resource_id=job_id)
     if job is None:
         raise Http404(f"No evaluation job {job_id} in the mirror.")
-    page = reverse("evaluation_job_detail", args=[job.resource_id])
+    page = job.get_absolute_url()
     description = job.description
     if description is None or job.needs_description:
         try:
@@ -791,14 +645,11 @@ def evaluation_job_clone(request: HttpRequest, job_id: str) -> HttpResponse:
                 messages.error(request, f"Bedrock did not describe “{job.name}”: {exc.message}")
                 return redirect(page)
     notice = ""
-    tags = None
-    if job.listed:
-        try:
-            tags = bedrock.list_tags_for_resource(arn=job.arn)
-        except BedrockError as exc:
-            notice = f"The tags could not be read from Bedrock ({exc.code}); add them again."
-    kind, initial = initial_from_description(description or {}, taken=_name_taken, tags=tags)
-    form = _bind(kind, _as_querydict(form_data(kind, initial)))
+    tags = resource_tags(obj=job)
+    if tags.error is not None:
+        notice = f"The tags could not be read from Bedrock ({tags.error.code}); add them again."
+    kind, initial = initial_from_description(description or {}, taken=_name_taken, tags=tags.tags)
+    form = _bind(kind, formset_data.as_querydict(form_data(kind, initial)))
     return _render_form(
         request,
         form,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 
@@ -220,24 +219,23 @@ class FilterControls:
     fields: list[FilterField]
 
 
-def filter_query(filters: MirrorFilters, *, size: int, **extra: str) -> str:
-    """The query string (with its "?", or "" for none) that reproduces `filters` at `size`."""
+def filter_params(filters: MirrorFilters, *, size: int) -> dict[str, Any]:
+    """The query parameters that reproduce `filters` at `size` (for jobs.views.links)."""
     params = filters.as_params()
     if size != DEFAULT_PAGE_SIZE:
         params["size"] = str(size)
-    params.update({k: v for k, v in extra.items() if v})
-    return "?" + urlencode(params, doseq=True) if params else ""
+    return params
 
 
-def status_query(filters: MirrorFilters, *, status: str | None, size: int) -> str:
+def status_params(filters: MirrorFilters, *, status: str | None, size: int) -> dict[str, Any]:
     """The filter with its statuses replaced by `status` (None: every status)."""
     statuses = (status,) if status else ()
-    return filter_query(replace(filters, statuses=statuses), size=size)
+    return filter_params(replace(filters, statuses=statuses), size=size)
 
 
-def sort_query(filters: MirrorFilters, *, size: int) -> str:
+def sort_params(filters: MirrorFilters, *, size: int) -> dict[str, Any]:
     """The filter sorted the other way round."""
-    return filter_query(replace(filters, newest_first=not filters.newest_first), size=size)
+    return filter_params(replace(filters, newest_first=not filters.newest_first), size=size)
 
 
 class ModelImportJobFilterForm(MirrorFilterForm):

@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 from django.conf import settings
@@ -31,15 +30,16 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from jobs import sync
-from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import BedrockError
 from jobs.models import MirroredResource, SyncRun
 from jobs.pagination import KeysetPage, PageTokenError
 from jobs.permissions import BROWSE, OPERATE, requires
 from jobs.selectors.mirror import StatusChip, audit_entries
+from jobs.tags import resource_tags
 from jobs.templatetags.job_format import ago_text
 from jobs.views import pages
-from jobs.views.filters import MirrorFilterForm, filter_query, sort_query, status_query
+from jobs.views.filters import MirrorFilterForm, filter_params, sort_params, status_params
+from jobs.views.links import link, query_string
 
 log = logging.getLogger(__name__)
 
@@ -81,21 +81,22 @@ class Words:
 class MirrorList:
     """One kind's list page: what it reads and where its URLs are.
 
-    `name` ("evaluation_job") names the rest: URLs `<name>_list`, `<name>_counts` (status
-    chips, kinds with a status), `<name>s_sync_state`, `<name>s_refresh`, `<name>_detail`...;
-    the kind's templates jobs/<name>_list.html (its partials "results": what goes around
-    mirror_list.html's "table"; "rows"; "job-row": one row, also polled while it runs) and
-    jobs/<name>_detail.html ("overview" and "described").
+    `name` ("evaluation_job") names its URLs and templates: URLs `<name>_list`,
+    `<name>_counts` (status chips, kinds with a status), `<name>s_sync_state`,
+    `<name>s_refresh`, `<name>_detail`...; the kind's templates jobs/<name>_list.html (its
+    partials "results": what goes around mirror_list.html's "table"; "rows"; "job-row": one
+    row, also polled while it runs) and jobs/<name>_detail.html ("overview" and "described").
     """
 
     kind: str  # the sync kind (jobs.sync.KINDS)
     name: str
     words: Words
     form: type[MirrorFilterForm]
-    # The kind's selectors module: <name>_list(filters=, size=, token=) -> KeysetPage,
-    # <name>_get(resource_id=) -> row or None, and, for kinds with a status,
-    # <name>_status_counts(filters=) -> [StatusChip].
-    selectors: ModuleType
+    # The kind's reads (jobs/selectors/): a keyset page, one row (or None), and, for kinds
+    # with a status, the status chips.
+    page: Callable[..., KeysetPage]  # (filters=, size=, token=)
+    get: Callable[..., MirroredResource | None]  # (resource_id=)
+    counts: Callable[..., list[StatusChip]] | None = None  # (filters=)
     # The table's columns before "Created": (label, CSS class). Its rows are the kind's.
     head: tuple[tuple[str, str], ...]
     # Refresh: ask for a sweep (jobs.sync.sync_request of the kind unless given).
@@ -112,16 +113,6 @@ class MirrorList:
     freshen: Callable[[Any], Any] | None = None
     # The URL keyword of a resource's id ("job_id": /evaluation-jobs/<job_id>/).
     id_arg: str = "job_id"
-
-    def page(self, **kwargs: Any) -> KeysetPage:
-        return getattr(self.selectors, f"{self.name}_list")(**kwargs)
-
-    def get(self, **kwargs: Any) -> MirroredResource | None:
-        return getattr(self.selectors, f"{self.name}_get")(**kwargs)
-
-    @property
-    def counts(self) -> Callable[..., list[StatusChip]] | None:
-        return getattr(self.selectors, f"{self.name}_status_counts", None)
 
     @property
     def plural(self) -> str:
@@ -290,7 +281,6 @@ def list_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
     context: dict = {
         "form": form,
         "list_url": list_url,
-        "job_prefix": list_url,
         "counts_url": reverse(f"{spec.name}_counts") if spec.counts else "",
         "results_template": f"{spec.columns}#results",
         "rows_template": f"{spec.columns}#rows",
@@ -304,24 +294,23 @@ def list_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
         context["poll_seconds"] = spec.prepare()
     if form.is_valid():
         filters, size = form.to_filters(), form.page_size
-        query = filter_query(filters, size=size)
+        params = filter_params(filters, size=size)
+        token = request.GET.get("page") or None
         try:
-            page = spec.page(filters=filters, size=size, token=request.GET.get("page") or None)
+            page = spec.page(filters=filters, size=size, token=token)
         except PageTokenError as exc:
             return bad_page_token(
-                request, exc, list_url + query, "Go to the first page of these results"
+                request, exc, link(list_url, params), "Go to the first page of these results"
             )
-        page_base = list_url + (query + "&" if query else "?") + "page="
-        token = request.GET.get("page") or ""
         context.update(
-            current_url=page_base + token if token else list_url + query,
+            current_url=link(list_url, params, page=token),
             filters=filters,
             page=page,
-            query=query,
-            first_url=list_url + query,
-            next_url=page_base + page.next_token if page.next_token else "",
-            prev_url=page_base + page.prev_token if page.prev_token else "",
-            sort_url=list_url + sort_query(filters, size=size),
+            query=query_string(params),
+            first_url=link(list_url, params),
+            next_url=link(list_url, params, page=page.next_token) if page.next_token else "",
+            prev_url=link(list_url, params, page=page.prev_token) if page.prev_token else "",
+            sort_url=link(list_url, sort_params(filters, size=size)),
             # An empty page one with no filter means the mirror is empty; otherwise say why.
             mirror_empty=not page.items and not filters.is_filtered and page.is_first,
         )
@@ -352,10 +341,13 @@ def counts_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
     if form.is_valid() and spec.counts:
         filters, size = form.to_filters(), form.page_size
         chips = [
-            {"chip": chip, "url": list_url + status_query(filters, status=chip.status, size=size)}
+            {
+                "chip": chip,
+                "url": link(list_url, status_params(filters, status=chip.status, size=size)),
+            }
             for chip in spec.counts(filters=filters)
         ]
-        all_url = list_url + status_query(filters, status=None, size=size)
+        all_url = link(list_url, status_params(filters, status=None, size=size))
         any_selected = bool(filters.statuses)
     else:
         all_url, any_selected = list_url, False
@@ -373,7 +365,7 @@ def row_page(request: HttpRequest, spec: MirrorList, resource_id: str) -> HttpRe
         return HttpResponse("")  # swapping the row for nothing removes it and its poll
     if spec.freshen:
         obj = spec.freshen(obj)
-    context = {"job": obj, "job_prefix": spec.url(), "now": timezone.now()}
+    context = {"job": obj, "now": timezone.now()}
     if spec.row_context:
         context.update(spec.row_context(request, obj))
     return render(request, f"{spec.columns}#job-row", context)
@@ -404,8 +396,8 @@ class MirrorDetail:
     operation: str
     # (obj=) -> the layout for the kind's template.
     layout: Callable[..., Any]
-    # (obj) -> obj described now (raises BedrockError); jobs.sync.describe unless given.
-    describe: Callable[[Any], Any] | None = None
+    # (obj) -> obj described now, from Bedrock's Get (raises BedrockError).
+    describe: Callable[[Any], Any]
     # Buttons: in the header (Clone...) and beside the status (Stop, Delete...).
     head_actions: Callable[[HttpRequest, Any], list[Action]] = lambda request, obj: []
     status_actions: Callable[[HttpRequest, Any], list[Action]] = lambda request, obj: []
@@ -413,9 +405,6 @@ class MirrorDetail:
     @property
     def sections(self) -> str:
         return f"jobs/{self.list.name}_detail.html"
-
-    def prefix(self, obj: MirroredResource) -> str:
-        return f"{self.list.url()}{obj.resource_id}/"
 
 
 def get_or_404(spec: MirrorList, resource_id: str) -> Any:
@@ -440,9 +429,7 @@ def describe_if_needed(spec: MirrorDetail, obj: Any) -> tuple[Any, BedrockError 
     if not obj.listed:
         return obj, None  # Bedrock no longer has it
     try:
-        if spec.describe:
-            return spec.describe(obj), None
-        return sync.describe(kind=spec.list.kind, obj=obj), None
+        return spec.describe(obj), None
     except BedrockError as exc:
         log.warning("describing %s failed: %s", obj.arn, exc)
         return obj, exc
@@ -455,7 +442,7 @@ def _status_context(
         "obj": obj,
         "layout": spec.layout(obj=obj),
         "describe_error": error,
-        "status_url": spec.prefix(obj) + "status/",
+        "status_url": obj.get_absolute_url() + "status/",
         "status_actions": spec.status_actions(request, obj),
         "has_status": spec.list.counts is not None,
         "words": spec.list.words,
@@ -465,15 +452,10 @@ def _status_context(
 
 def detail_page(request: HttpRequest, spec: MirrorDetail, resource_id: str) -> HttpResponse:
     obj, error = describe_if_needed(spec, get_or_404(spec.list, resource_id))
-    tags, tags_error = None, None
-    if obj.listed:
-        try:
-            tags = bedrock.list_tags_for_resource(arn=obj.arn)
-        except BedrockError as exc:
-            tags_error = exc
+    tags = resource_tags(obj=obj)
     context = _status_context(spec, obj, request, error) | {
-        "tags": tags,
-        "tags_error": tags_error,
+        "tags": tags.tags,
+        "tags_error": tags.error,
         "audit_entries": audit_entries(arn=obj.arn),
         "list_url": spec.list.url(),
         "sections": spec.sections,

@@ -13,15 +13,17 @@ from typing import Any
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jobs import submissions
 from jobs.forms.model_import import ModelImportJobForm
-from jobs.models import EvaluationJobSubmission, ImportedModel, ModelImportJob
+from jobs.models import EvaluationJobSubmission
 from jobs.permissions import OPERATE, requires
+from jobs.selectors import model_imports as selectors
 from jobs.views import submitting
+from jobs.views.links import link
 
 FORM_TEMPLATE = "jobs/model_import_job_form.html"
 REVIEW_TEMPLATE = "jobs/request_review.html"
@@ -37,19 +39,11 @@ SECTIONS = [
 ]
 
 
-def _model_name_taken(name: str) -> bool:
-    """A model by that name exists, or a running import job is creating one."""
-    if ImportedModel.objects.filter(name=name, listed=True).exists():
-        return True
-    running = ModelImportJob.objects.filter(listed=True, status="InProgress")
-    return running.filter(imported_model_name=name).exists()
-
-
 def _bind(data: Any) -> ModelImportJobForm:
     return ModelImportJobForm(
         data,
         name_taken=lambda name: submissions.model_import_job_name_taken(name=name),
-        model_name_taken=_model_name_taken,
+        model_name_taken=lambda name: selectors.imported_model_name_taken(name=name),
     )
 
 
@@ -66,14 +60,13 @@ def _render_form(
     if show_errors and form.is_bound and not form.is_valid():
         errors = [(None, e) for e in form.non_field_errors()]
         errors += [(form[name], e) for name in form.fields for e in form.errors.get(name, [])]
-    running = ModelImportJob.objects.filter(listed=True, status="InProgress")
     context = {
         "form": form,
         "sections": [(title, [form[name] for name in names]) for title, names in SECTIONS],
         "show_errors": show_errors,
         "error_summary": errors,
         "urls": _urls(),
-        "running": list(running.order_by("-created_at")[:3]),
+        "running": selectors.model_import_jobs_running(limit=3),
         "notice": notice,
     }
     return render(request, FORM_TEMPLATE, context)
@@ -101,10 +94,8 @@ def model_import_job_new(request: HttpRequest) -> HttpResponse:
     back from the review page to edit."""
     if request.method == "GET":
         if request.GET.get("submission", "").isdigit():
-            submission = get_object_or_404(
-                EvaluationJobSubmission,
-                pk=int(request.GET["submission"]),
-                kind=submissions.MODEL_IMPORT,
+            submission = submitting.submission_or_404(
+                pk=int(request.GET["submission"]), kind=submissions.MODEL_IMPORT
             )
             return _outcome(request, submission, data=None)
         return _render_form(request, _bind(None), show_errors=False)
@@ -163,13 +154,13 @@ def model_import_job_submit(request: HttpRequest) -> HttpResponse:
 @requires(OPERATE)
 @require_GET
 def model_import_job_submission(request: HttpRequest, pk: int) -> HttpResponse:
-    submission = get_object_or_404(EvaluationJobSubmission, pk=pk, kind=submissions.MODEL_IMPORT)
+    submission = submitting.submission_or_404(pk=pk, kind=submissions.MODEL_IMPORT)
     return submitting.submission_page(
         request,
         submission,
         template=SUBMISSION_TEMPLATE,
         detail="model_import_job_detail",
-        edit_url=f"{_urls()['form']}?submission={submission.pk}",
+        edit_url=link(_urls()["form"], {"submission": submission.pk}),
         list_url=_urls()["list"],
     )
 

@@ -16,12 +16,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from jobs import deletions, model_imports
-from jobs.models import DeletionBatch, ImportedModel
+from jobs import deletions, model_imports, sync
+from jobs.models import ImportedModel
 from jobs.permissions import DELETE, requires
 from jobs.selectors import model_imports as selectors
 from jobs.views import mirror
 from jobs.views.filters import ImportedModelFilterForm, ModelImportJobFilterForm
+from jobs.views.links import link
 from jobs.views.mirror import Action
 
 CONFIRM_TEMPLATE = "jobs/imported_model_delete.html"
@@ -34,7 +35,9 @@ IMPORT_JOBS = mirror.MirrorList(
     kind=selectors.IMPORT_JOBS,
     name="model_import_job",
     form=ModelImportJobFilterForm,
-    selectors=selectors,
+    page=selectors.model_import_job_list,
+    get=selectors.model_import_job_get,
+    counts=selectors.model_import_job_status_counts,
     head=(("Name", ""), ("Status", ""), ("Imported model", ""), ("Ended", "opt")),
     new=("model_import_job_new", "Import a model"),
     freshen=lambda job: model_imports.model_import_job_freshen(job=job),
@@ -68,7 +71,8 @@ IMPORTED_MODELS = mirror.MirrorList(
     kind=selectors.IMPORTED_MODELS,
     name="imported_model",
     form=ImportedModelFilterForm,
-    selectors=selectors,
+    page=selectors.imported_model_list,
+    get=selectors.imported_model_get,
     head=(("Name", ""), ("Architecture", ""), ("Instruct", "opt")),
     id_arg="model_id",
     new=("model_import_job_new", "Import a model"),
@@ -89,13 +93,14 @@ IMPORTED_MODELS = mirror.MirrorList(
 def _model_actions(request: HttpRequest, model: ImportedModel) -> list[Action]:
     if not (model.can_delete and request.user.has_perm(DELETE)):
         return []
-    url = f"{reverse('imported_model_delete')}?model={model.resource_id}"
+    url = link(reverse("imported_model_delete"), {"model": model.resource_id})
     return [Action("Delete…", url, "danger-outline")]
 
 
 IMPORTED_MODEL = mirror.MirrorDetail(
     list=IMPORTED_MODELS,
     operation="GetImportedModel",
+    describe=lambda model: sync.imported_model_describe(model=model),
     layout=lambda obj: selectors.imported_model_layout(model=obj),
     status_actions=_model_actions,
 )
@@ -113,7 +118,7 @@ def imported_model_delete(request: HttpRequest) -> HttpResponse:
         key = request.POST.get("key", "")
         if not KEY.fullmatch(key):
             return HttpResponseBadRequest("This form is damaged: reload the page.")
-        existing = DeletionBatch.objects.filter(idempotency_key=key).first()
+        existing = deletions.deletion_batch_for_key(idempotency_key=key)
         if existing is None and models:
             n = len(models)
             existing, _ = deletions.deletion_batch_create(
@@ -130,7 +135,6 @@ def imported_model_delete(request: HttpRequest) -> HttpResponse:
         "missing": len(picked) - len(models),
         "key": uuid.uuid4().hex,
         "list_url": IMPORTED_MODELS.url(),
-        "model_prefix": IMPORTED_MODELS.url(),
         "jobs_url": IMPORT_JOBS.url(),
     }
     return render(request, CONFIRM_TEMPLATE, context)

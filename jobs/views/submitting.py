@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
@@ -24,6 +24,13 @@ from jobs.views import pages
 
 # A review page older than this asks to review again (names may have been taken since).
 REVIEW_MAX_AGE_SECONDS = 24 * 3600
+
+
+def submission_or_404(*, pk: int, kind: str | None = None) -> EvaluationJobSubmission:
+    submission = submissions.submission_get(pk=pk, kind=kind)
+    if submission is None:
+        raise Http404("No such submission.")
+    return submission
 
 
 def bad_review(request: HttpRequest, *, back_url: str) -> HttpResponse:

@@ -16,7 +16,7 @@ from jobs import sync
 from jobs.models import DeletionBatch, EvaluationJob
 from tests.e2e.screens import shot
 
-pytest_plugins = ["tests.worker", "tests.deletion_support"]
+pytest_plugins = ["tests.worker"]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FAILED = 60

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from jobs import sync
 from jobs.models import ImportedModel, ModelImportJob
 
-pytest_plugins = ["tests.worker", "tests.deletion_support"]
+pytest_plugins = ["tests.worker"]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROLE = "arn:aws:iam::123456789012:role/BedrockModelImport"

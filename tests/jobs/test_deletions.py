@@ -1,4 +1,4 @@
-"""Bulk deletion (jobs/deletions.py) against the local Bedrock over real HTTP: batches recorded
+"""Bulk deletion (jobs/deletions/) against the local Bedrock over real HTTP: batches recorded
 up front, calls of at most 25, each item's outcome and reason, throttling and 5xx, and the
 runner's claims; then a real worker killed mid-batch, and a batch confirmed with Redis down.
 """
@@ -12,14 +12,14 @@ import time
 import pytest
 from django.utils import timezone
 
-from jobs import deletions, sync
+from jobs import deletions, publishing, sync
 from jobs.bedrock import client as bedrock
 from jobs.models import AuditEntry, DeletionBatch, DeletionItem, EvaluationJob
 from jobs.selectors.evaluation_jobs import EvaluationJobFilters
 from tests.conftest import free_port
 from tests.jobs.views.factories import make_job
 
-pytest_plugins = ["tests.worker", "tests.deletion_support"]
+pytest_plugins = ["tests.worker"]
 
 OP = "BatchDeleteEvaluationJob"
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -459,7 +459,7 @@ def test_resume_picks_up_untouched_batches_only(local_bedrock, admin_user, setti
 def test_enqueueing_with_the_broker_down_fails_fast_and_quietly(settings):
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     started = time.monotonic()
-    assert deletions._enqueue(12345) is False
+    assert publishing.publish_now(publishing.DELETION_BATCH_RUN, 12345) is False
     assert time.monotonic() - started < 3
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from jobs.models import AuditEntry, StatusCount
 from jobs.selectors import evaluation_jobs as selectors
 from jobs.selectors.evaluation_jobs import EvaluationJobFilters
+from jobs.selectors.mirror import audit_entries
 from tests.jobs.views.factories import BASE_TIME, description_for, make_job, make_jobs
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +123,7 @@ def test_audit_entries_of_one_job_newest_first():
     for outcome in ("first", "second"):
         AuditEntry.objects.create(username="u", action="a", target_arn=job.arn, outcome=outcome)
     AuditEntry.objects.create(username="u", action="a", target_arn=other.arn, outcome="x")
-    entries = selectors.evaluation_job_audit_entries(job=job)
+    entries = audit_entries(arn=job.arn)
     assert [e.outcome for e in entries] == ["second", "first"]
 
 

@@ -85,7 +85,7 @@ def test_every_attempt_sends_the_same_client_token_so_bedrock_makes_one_job(
     params = {**submission.request, "clientRequestToken": str(submission.client_request_token)}
     created = bedrock.create_evaluation_job(**params)
 
-    tasks.evaluation_job_submit_retry(submission.pk)
+    tasks.submission_attempt(submission.pk)
 
     submission.refresh_from_db()
     assert submission.status == "Submitted" and submission.job_arn == created
@@ -127,7 +127,7 @@ def test_attempts_run_out_and_the_submission_fails_with_the_last_error(
     assert submission.status == "Submitting" and len(queued) == 1
     assert submission.next_attempt_at > timezone.now()
 
-    tasks.evaluation_job_submit_retry(submission.pk)  # the last attempt: no Retry raised
+    tasks.submission_attempt(submission.pk)  # the last attempt: no Retry raised
 
     submission.refresh_from_db()
     assert (submission.status, submission.attempts) == ("Failed", 2)
@@ -155,7 +155,7 @@ def test_an_attempt_in_flight_holds_the_submission(operator, local_bedrock):
         created_by_username="x",
         attempt_lease_until=timezone.now() + dt.timedelta(minutes=1),
     )
-    same, retry_in = submissions.evaluation_job_submission_attempt(submission_id=submission.pk)
+    same, retry_in = submissions.submission_attempt(submission_id=submission.pk)
     assert (same.status, same.attempts, retry_in) == ("Submitting", 0, None)
     assert local_bedrock.call_counts().get("CreateEvaluationJob", 0) == 0
 
@@ -165,8 +165,8 @@ def test_a_retry_of_a_finished_submission_does_nothing(operator, local_bedrock):
     submission = submissions.evaluation_job_submit(
         request=request_of("judge"), user=operator, idempotency_key="k"
     )
-    tasks.evaluation_job_submit_retry(submission.pk)  # delivered twice, say
-    tasks.evaluation_job_submit_retry(987654)  # or for a row that is gone
+    tasks.submission_attempt(submission.pk)  # delivered twice, say
+    tasks.submission_attempt(987654)  # or for a row that is gone
     assert local_bedrock.call_counts()["CreateEvaluationJob"] == 1
 
 
@@ -197,17 +197,17 @@ def test_the_resume_task_restarts_submissions_whose_retry_was_lost(
     row("done", status="Submitted", next_attempt_at=now - dt.timedelta(minutes=5))
 
     with django_capture_on_commit_callbacks() as queued:
-        assert submissions.evaluation_job_submissions_resume() == [stalled.pk]
+        assert submissions.submissions_resume() == [stalled.pk]
     assert len(queued) == 1
     # Claimed for this run: the next run leaves it to the retry just queued.
-    assert submissions.evaluation_job_submissions_resume() == []
+    assert submissions.submissions_resume() == []
 
 
 def test_the_tasks_ack_late_and_beat_runs_the_resume():
-    assert tasks.evaluation_job_submit_retry.acks_late is True
-    assert tasks.evaluation_job_submissions_resume.acks_late is True
-    entry = django_settings.CELERY_BEAT_SCHEDULE["evaluation_job_submissions_resume"]
-    assert entry["task"] == "jobs.tasks.evaluation_job_submissions_resume"
+    assert tasks.submission_attempt.acks_late is True
+    assert tasks.submissions_resume.acks_late is True
+    entry = django_settings.CELERY_BEAT_SCHEDULE["submissions_resume"]
+    assert entry["task"] == "jobs.tasks.submissions_resume"
 
 
 @pytest.mark.django_db
@@ -217,7 +217,7 @@ def test_a_throttled_retry_asks_celery_to_retry_later(operator, local_bedrock, n
         request=request_of("judge"), user=operator, idempotency_key="k"
     )
     with pytest.raises(Retry):
-        tasks.evaluation_job_submit_retry(submission.pk)
+        tasks.submission_attempt(submission.pk)
     submission.refresh_from_db()
     assert submission.attempts == 2 and submission.status == "Submitting"
 
@@ -300,25 +300,13 @@ def test_the_form_shows_them_on_the_field(violation, location):
 
 
 @pytest.fixture
-def worker_broker():
+def worker_broker(settings):
     """This process publishes tasks to the test worker's broker (tests/worker.py's Redis
-    database), so a retry queued by a view reaches that worker."""
-    from dashboard.celery import app
+    database), so a retry queued by a view reaches that worker. (jobs.publishing reads the
+    broker URL from settings on each publish.)"""
     from tests.worker import REDIS_URL
 
-    def reconnect(url: str) -> None:
-        app.conf.broker_url = url
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    old = app.conf.broker_url
-    reconnect(REDIS_URL)
-    try:
-        yield
-    finally:
-        reconnect(old)
+    settings.CELERY_BROKER_URL = REDIS_URL
 
 
 @pytest.mark.django_db(transaction=True)

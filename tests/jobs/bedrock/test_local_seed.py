@@ -8,8 +8,9 @@ from collections import Counter
 
 import pytest
 
+from jobs.bedrock import rules
 from jobs.bedrock.contract import service_model, validate
-from jobs.bedrock.local import rules, seed
+from jobs.bedrock.local import seed
 from jobs.bedrock.local.server import LocalBedrock
 from tests.jobs.bedrock.support import client_for
 
@@ -24,7 +25,7 @@ def seeded() -> seed.Seed:
 def test_every_seeded_job_is_a_request_bedrock_accepts(seeded):
     for job in seeded.evaluation_jobs:
         assert validate("CreateEvaluationJob", job.request) == [], job.name
-        assert rules.evaluation_job_violations(job.request) == [], job.name
+        assert rules.evaluation_job_rules(job.request) == [], job.name
         assert job.arn.rsplit("/", 1)[1].isalnum() and len(job.arn.rsplit("/", 1)[1]) == 12
     for job in seeded.import_jobs:
         assert validate("CreateModelImportJob", job.request) == [], job.name
@@ -155,5 +156,5 @@ def test_a_served_job_clones_into_a_valid_create_request():
             request = {k: v for k, v in job.items() if k in create_members}
             request["jobName"] = "clone-" + job["jobName"][:50]
             assert validate("CreateEvaluationJob", request) == [], job["jobName"]
-            assert rules.evaluation_job_violations(request) == [], job["jobName"]
+            assert rules.evaluation_job_rules(request) == [], job["jobName"]
         client.create_evaluation_job(**request)  # and Bedrock (here) takes it

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from jobs.bedrock import rules
 from jobs.bedrock.contract import Violation, service_model, validate
-from jobs.bedrock.local import rules as local_rules
+from jobs.bedrock.local import seed, store
 
 ROLE = "arn:aws:iam::111122223333:role/EvalRole"
 OUT = {"s3Uri": "s3://my-bucket/out/"}
@@ -525,8 +525,7 @@ def test_the_same_model_with_other_parameters_is_a_fair_comparison():
 
 
 def test_the_local_bedrock_uses_the_same_rules():
-    assert local_rules.evaluation_job_violations is rules.evaluation_job_rules
-    assert local_rules.BUILTIN_DATASETS is rules.BUILTIN_DATASETS
+    assert store.rules is rules and seed.rules is rules
 
 
 _KEYS = st.sampled_from(

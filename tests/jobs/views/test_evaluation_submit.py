@@ -20,7 +20,7 @@ from jobs.forms.evaluation import FORMS
 from jobs.models import AuditEntry, EvaluationJob, EvaluationJobSubmission
 from tests.jobs.forms import factories as f
 from tests.jobs.forms.factories import error_locations, errors_at, with_value
-from tests.jobs.forms.test_field_errors import ALL as INVALID_CASES
+from tests.jobs.forms.test_field_errors import ALL as FORM_CASES
 from tests.jobs.forms.test_field_errors import base as valid_base
 
 CASES = [
@@ -210,6 +210,24 @@ def test_a_tampered_review_page_is_refused_and_nothing_is_sent(operator_client, 
 
 
 # --- invalid values: stopped on their field, nothing sent ----------------------------------
+
+# Every invalid value is a form test (tests/jobs/forms/test_field_errors.py); over HTTP, a few
+# prove the wiring: a job field, a row field, a formset's own error, an error on two
+# formsets, each kind, a RAG source, and a valid change as the control.
+WIRING = {
+    "programmatic-name-pattern",
+    "programmatic-model-pattern",
+    "human-none",
+    "judge-custom-metric-name-pattern",
+    "human-flow-pattern",
+    "rag-kb-blank-retrieve",
+    "programmatic-dataset-name-ok",
+}
+INVALID_CASES = [case for case in FORM_CASES if case.id in WIRING]
+
+
+def test_the_wiring_cases_exist():
+    assert {case.id for case in INVALID_CASES} == WIRING
 
 
 @pytest.mark.django_db
@@ -523,12 +541,12 @@ def test_during_throttling_a_submission_stays_submitting_and_the_retry_makes_one
 
     # The retry meets throttling again: Celery is asked to retry later.
     with pytest.raises(Retry):
-        tasks.evaluation_job_submit_retry(submission.pk)
+        tasks.submission_attempt(submission.pk)
     submission.refresh_from_db()
     assert submission.status == "Submitting" and submission.attempts == 2
 
     local_bedrock.set_faults(throttle_rate=0.0)
-    tasks.evaluation_job_submit_retry(submission.pk)
+    tasks.submission_attempt(submission.pk)
 
     submission.refresh_from_db()
     assert submission.status == "Submitted" and submission.attempts == 3
