@@ -13,6 +13,9 @@ API (one call per task published)::
   rolled-back request sends nothing.
 - ``publish_now(task, *args, countdown=0) -> bool`` sends now (periodic resume tasks, which
   have nothing to wait for); False if the broker did not take it.
+- ``publish_many(task, calls)`` / ``publish_many_now(task, calls) -> bool``: the same for
+  several calls of one task (``calls``: a list of argument tuples) over one connection within
+  one time bound, so a sweep that starts 20 fetches never waits 20 times for a dead broker.
 - ``task`` is a task name from this module (or a Celery task object, for code that may import
   jobs.tasks: the tasks themselves). Arguments are ids, JSON-safe; ``countdown`` in seconds.
 - Time-bounded: a publish gives up after PUBLISH_TIMEOUT seconds whatever happens (a person
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -60,6 +64,9 @@ DESCRIBE_MISSING = {
 SUBMISSION_ATTEMPT = "jobs.tasks.submission_attempt"
 # Work one deletion batch (jobs/deletions/); its sweep: deletion_batches_resume.
 DELETION_BATCH_RUN = "jobs.tasks.deletion_batch_run"
+# Read one completed evaluation job's S3 output (jobs/results/); its sweep:
+# evaluation_results_pending.
+RESULTS_FETCH = "jobs.tasks.evaluation_results_fetch"
 
 
 def _name(task: Any) -> str:
@@ -76,10 +83,27 @@ def publish(task: Any, *args: Any, countdown: float = 0) -> None:
 def publish_now(task: Any, *args: Any, countdown: float = 0) -> bool:
     """Publish now, giving up after PUBLISH_TIMEOUT seconds. False if not published (yet: a
     publish still under way may land later, which the tasks' claims make harmless)."""
-    name = _name(task)
+    return publish_many_now(task, [args], countdown=countdown)
+
+
+def publish_many(task: Any, calls: list[tuple], *, countdown: float = 0) -> None:
+    """Publish one call of `task` per argument tuple once the current transaction commits."""
+    name, calls = _name(task), [tuple(call) for call in calls]
+    if calls:
+        # A partial, not a lambda: tests read what was published from the callback.
+        transaction.on_commit(
+            partial(publish_many_now, name, calls, countdown=countdown), robust=True
+        )
+
+
+def publish_many_now(task: Any, calls: list[tuple], *, countdown: float = 0) -> bool:
+    """Publish every call now over one connection, all within PUBLISH_TIMEOUT seconds."""
+    name, calls = _name(task), [tuple(call) for call in calls]
+    if not calls:
+        return True
     published: list[bool] = []
     thread = threading.Thread(
-        target=lambda: published.append(_send(name, args, countdown=countdown)),
+        target=lambda: published.append(_send(name, calls, countdown=countdown)),
         name=f"publish-{name}",
         daemon=True,
     )
@@ -89,15 +113,15 @@ def publish_now(task: Any, *args: Any, countdown: float = 0) -> bool:
         logger.warning(
             "%s%s: the broker did not take the task within %.1f s; the resume task will publish it",
             name,
-            list(args),
+            [list(call) for call in calls][:5],
             PUBLISH_TIMEOUT,
         )
         return False
     return published[0]
 
 
-def _send(name: str, args: tuple, *, countdown: float) -> bool:
-    """One publish with Celery's retries off and short socket timeouts. (redis-py still
+def _send(name: str, calls: list[tuple], *, countdown: float) -> bool:
+    """One connection with Celery's retries off and short socket timeouts. (redis-py still
     retries a refused connection a few times on its own: hence the thread's time limit.)"""
     from kombu.exceptions import OperationalError
 
@@ -110,14 +134,15 @@ def _send(name: str, args: tuple, *, countdown: float) -> bool:
         with app.connection_for_write(
             url, connect_timeout=timeout, transport_options=options
         ) as connection:
-            app.send_task(
-                name,
-                args=list(args),
-                countdown=max(0.0, countdown) or None,
-                connection=connection,
-                retry=False,
-            )
+            for args in calls:
+                app.send_task(
+                    name,
+                    args=list(args),
+                    countdown=max(0.0, countdown) or None,
+                    connection=connection,
+                    retry=False,
+                )
     except (OperationalError, OSError) as exc:
-        logger.warning("%s%s not published (%s); the resume task will", name, list(args), exc)
+        logger.warning("%s%s not published (%s); the resume task will", name, calls[:5], exc)
         return False
     return True

@@ -46,6 +46,7 @@ from jobs.models import (
     StatusCount,
     SyncRun,
 )
+from jobs.results import track
 
 logger = logging.getLogger(__name__)
 
@@ -286,9 +287,7 @@ def _sweep(spec: Kind, lease: locks.Lease, *, raise_errors: bool) -> SyncRun:
             _describe_quietly(spec, arn, digest)
         _count_statuses(spec)
         if spec.name == "evaluation_jobs" and run.added < run.seen:  # not a first sweep
-            from jobs.results.ingest import evaluation_results_track  # jobs/results/ingest.py
-
-            evaluation_results_track(since=run.started_at)  # newly Completed: read results
+            track.evaluation_results_track(since=run.started_at)  # newly Completed: results
     except (BedrockError, locks.LockLost) as exc:
         _finish(run, error=str(exc))
         logger.warning("%s sweep failed: %s", spec.name, exc)

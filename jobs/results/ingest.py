@@ -36,7 +36,6 @@ import hashlib
 import logging
 import pickle
 import tempfile
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -58,7 +57,7 @@ from jobs.models import (
     ResultRecord,
     ResultScore,
 )
-from jobs.results import parse
+from jobs.results import parse, track
 from jobs.results.aggregate import Aggregator
 
 logger = logging.getLogger(__name__)
@@ -481,92 +480,7 @@ def _store(
         )
 
 
-# --- asking a worker --------------------------------------------------------------------------
-
-
-# A publish gives up after this long (a sweep or a page may be waiting; the periodic task
-# enqueues what was not published).
-PUBLISH_TIMEOUT = 3.0
-
-
-def _publish(job_ids: list[int], force: bool) -> bool:
-    """Publish the fetches, within PUBLISH_TIMEOUT whatever the broker does (the same approach
-    as jobs/deletions.py: Celery's retries off, short socket timeouts, and a thread's time
-    limit for redis-py's own reconnects). False if not (all) published."""
-    published: list[bool] = []
-    thread = threading.Thread(
-        target=lambda: published.append(_publish_now(job_ids, force)),
-        name="enqueue-results",
-        daemon=True,
-    )
-    thread.start()
-    thread.join(PUBLISH_TIMEOUT)
-    if not published or not published[0]:
-        logger.warning("results: fetches of jobs %s not enqueued; the periodic task will", job_ids)
-        return False
-    return True
-
-
-def _publish_now(job_ids: list[int], force: bool) -> bool:
-    from kombu.exceptions import OperationalError
-
-    from jobs import tasks  # tasks import this module
-
-    task = tasks.evaluation_results_fetch
-    # The broker URL from settings on each publish (the app's own is fixed at its first use).
-    url = getattr(settings, "CELERY_BROKER_WRITE_URL", None) or settings.CELERY_BROKER_URL
-    timeout = PUBLISH_TIMEOUT / 3
-    options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
-    try:
-        with task.app.connection_for_write(
-            url, connect_timeout=timeout, transport_options=options
-        ) as connection:
-            for job_id in job_ids:
-                task.apply_async(args=[job_id, force], connection=connection, retry=False)
-    except (OperationalError, OSError) as exc:
-        logger.warning("results: enqueueing failed (%s)", exc)
-        return False
-    return True
-
-
-def _enqueue(job_ids: list[int], *, force: bool = False) -> None:
-    """Ask a worker to fetch, once the current transaction commits. Never raises: a broker
-    that is down leaves the sets pending for evaluation_results_pending."""
-    if job_ids:
-        transaction.on_commit(partial(_publish, list(job_ids), force), robust=True)
-
-
-def _start(job_ids: list[int]) -> int:
-    """Pending result sets for these Completed jobs (created if missing), enqueued."""
-    if not job_ids:
-        return 0
-    now = timezone.now()
-    EvaluationResultSet.objects.bulk_create(
-        [EvaluationResultSet(job_id=pk, requested_at=now) for pk in job_ids],
-        ignore_conflicts=True,
-    )
-    EvaluationResultSet.objects.filter(job_id__in=job_ids).exclude(
-        state__in=(State.READY, State.FAILED)
-    ).update(requested_at=now, updated_at=now)
-    _enqueue(job_ids)
-    return len(job_ids)
-
-
-def _without_results():
-    return EvaluationJob.objects.filter(status="Completed", results__isnull=True)
-
-
-def evaluation_results_track(*, since) -> int:
-    """The sync's hook: evaluation jobs that the sweep saw become Completed (their rows changed
-    since `since`) and have no result set get a pending one and a fetch. Bounded by
-    RESULTS_PENDING_BATCH; evaluation_results_pending takes the rest."""
-    ids = list(
-        _without_results()
-        .filter(last_synced_at__gte=since)
-        .order_by("-created_at")
-        .values_list("pk", flat=True)[: settings.RESULTS_PENDING_BATCH]
-    )
-    return _start(ids)
+# --- asking a worker: jobs/results/track.py (which jobs/sync.py calls too) ------------------
 
 
 def evaluation_results_pending() -> int:
@@ -579,7 +493,9 @@ def evaluation_results_pending() -> int:
         return 0
     try:
         limit = settings.RESULTS_PENDING_BATCH
-        ids = list(_without_results().order_by("-created_at").values_list("pk", flat=True)[:limit])
+        ids = list(
+            track.without_results().order_by("-created_at").values_list("pk", flat=True)[:limit]
+        )
         stale = timezone.now() - dt.timedelta(seconds=settings.RESULTS_PENDING_GRACE_SECONDS)
         ids += list(
             EvaluationResultSet.objects.filter(
@@ -590,7 +506,7 @@ def evaluation_results_pending() -> int:
             .order_by("requested_at")
             .values_list("job_id", flat=True)[: max(0, limit - len(ids))]
         )
-        return _start(ids)
+        return track.start(ids)
     finally:
         lease.release()
 
@@ -621,5 +537,5 @@ def evaluation_results_request(*, job_id: int, user) -> EvaluationResultSet | No
             outcome="requested",
             detail={"previous_state": previous},
         )
-        _enqueue([job.pk], force=True)
+        track.enqueue([job.pk], force=True)
     return result_set

@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from jobs import locks, sync, tasks
+from jobs import locks, publishing, sync, tasks
 from jobs.bedrock import client as bedrock
 from jobs.bedrock import errors
 from jobs.forms.evaluation import FORMS
@@ -55,8 +55,14 @@ def create_in_bedrock(name: str) -> str:
 
 
 def published(callbacks) -> list[tuple[list[int], bool]]:
-    """(job ids, force) of each captured publish."""
-    return [cb.args for cb in callbacks if getattr(cb, "func", None) is ingest._publish]
+    """(job ids, force) of each captured publish of result fetches."""
+    found = []
+    for cb in callbacks:
+        if getattr(cb, "func", None) is publishing.publish_many_now:
+            name, calls = cb.args
+            if name == publishing.RESULTS_FETCH:
+                found.append(([pk for pk, _ in calls], calls[0][1]))
+    return found
 
 
 # --- configuration ----------------------------------------------------------------------------
@@ -217,8 +223,9 @@ def test_a_fetch_while_another_runs_for_the_same_job_does_nothing(job_with_outpu
 
 def test_publishing_with_the_broker_down_fails_fast_and_quietly():
     started = time.monotonic()
-    assert ingest._publish([12345], False) is False
-    assert time.monotonic() - started < ingest.PUBLISH_TIMEOUT + 0.5
+    calls = [(pk, False) for pk in range(12345, 12365)]
+    assert publishing.publish_many_now(publishing.RESULTS_FETCH, calls) is False
+    assert time.monotonic() - started < publishing.PUBLISH_TIMEOUT + 0.5
 
 
 # --- Retry ------------------------------------------------------------------------------------
