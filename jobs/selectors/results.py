@@ -817,11 +817,12 @@ def _drops(jobs: list[EvaluationJob], baseline: EvaluationJob, metric: str) -> l
 
 
 def evaluation_result_export_rows(*, result_set: EvaluationResultSet) -> Iterable[dict]:
-    """One dict per aggregate, in the table's order: dataset, model, metric, prompts, scored,
-    mean (None when nothing was scored)."""
-    for dataset, model, metric, prompts, scored, mean in result_set.aggregates.order_by(
-        "dataset", "model", "metric"
-    ).values_list("dataset", "model", "metric", "prompts", "scored", "mean"):
+    """One dict per aggregate, ordered by dataset, model, metric (by code point, so a file is
+    the same bytes on every database): prompts, scored, mean (None when nothing was scored)."""
+    rows = sorted(
+        result_set.aggregates.values_list("dataset", "model", "metric", "prompts", "scored", "mean")
+    )
+    for dataset, model, metric, prompts, scored, mean in rows:
         yield {
             "dataset": dataset,
             "model": model,

@@ -115,8 +115,8 @@ def evaluation_job_results_section(request: HttpRequest, job_id: str) -> HttpRes
     return response
 
 
-@require_POST
 @requires(OPERATE)
+@require_POST
 def evaluation_job_results_retry(request: HttpRequest, job_id: str) -> HttpResponse:
     """Read the job's S3 output again (after a failure); then the section polls."""
     job = _job_or_404(job_id)
@@ -392,10 +392,22 @@ def _compare_query(comparison, **extra: str) -> str:
 def evaluation_job_compare(request: HttpRequest) -> HttpResponse:
     list_url = reverse("evaluation_job_list")
     try:
-        comparison = _comparison(request)
+        ids, baseline, metric = _compare_params(request)
+        comparison = selectors.evaluation_results_compare(
+            resource_ids=ids, baseline_id=baseline, drop_metric=metric
+        )
     except selectors.CompareProblem as problem:
         return render(
             request, COMPARE_TEMPLATE, {"problem": problem, "list_url": list_url}, status=400
+        )
+    except selectors.CompareUnknownJobs as exc:
+        problem = selectors.CompareProblem(
+            "Some of these jobs are not in the dashboard",
+            "They may have been removed from the mirror, or the link is wrong.",
+            items=[f"No evaluation job {rid}" for rid in exc.ids],
+        )
+        return render(
+            request, COMPARE_TEMPLATE, {"problem": problem, "list_url": list_url}, status=404
         )
     base = reverse("evaluation_job_compare")
     baseline_links = []
