@@ -166,6 +166,10 @@ class RecordFilterForm(forms.Form):
     size = forms.ChoiceField(required=False, choices=[(s, s) for s in PAGE_SIZES])
 
     def __init__(self, data, *, choices: selectors.Choices) -> None:
+        data = data.copy()
+        # Shown selected in the form when the address leaves it out (else the browser would
+        # show, and send on the next change, the first option).
+        data.setdefault("size", "25")
         super().__init__(data)
         self.fields["dataset"].choices = [("", "All datasets")] + [(d, d) for d in choices.datasets]
         self.fields["model"].choices = [("", "All models")] + [(m, m) for m in choices.models]

@@ -36,7 +36,7 @@ def compare(client, *jobs, **params):
 
 
 def cells_of(html: str, metric: str) -> str:
-    return re.search(rf'<span class="metric">{metric}</span>.*?</tr>', html, re.S).group(0)
+    return re.search(rf'<span class="row-metric">{metric}</span>.*?</tr>', html, re.S).group(0)
 
 
 def test_welch_interval_of_the_difference_of_means():

@@ -127,7 +127,9 @@ def test_ready_results_show_score_cards_with_histograms_and_notes(viewer_client)
     assert 'role="img"' in svg and "<title id=" in svg
     assert "prompts per range: 0–0.2: 1; 0.2–0.4: 1" in svg
     assert svg.count("<rect ") == 5 and "style" not in svg
-    assert '<table class="visually-hidden"><caption>Correctness: prompts per score range' in row
+    assert (
+        '<div class="visually-hidden"><table><caption>Correctness: prompts per score range' in row
+    )
     assert "↓ better" in html  # Harmfulness
     assert "style=" not in html
 
