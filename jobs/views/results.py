@@ -170,6 +170,8 @@ class RecordFilterForm(forms.Form):
         # Shown selected in the form when the address leaves it out (else the browser would
         # show, and send on the next change, the first option).
         data.setdefault("size", "25")
+        if choices.metrics:
+            data.setdefault("metric", choices.metrics[0])
         super().__init__(data)
         self.fields["dataset"].choices = [("", "All datasets")] + [(d, d) for d in choices.datasets]
         self.fields["model"].choices = [("", "All models")] + [(m, m) for m in choices.models]
