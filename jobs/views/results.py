@@ -376,10 +376,11 @@ def _compare_params(request: HttpRequest) -> tuple[list[str], str | None, str | 
 
 
 def _comparison(request: HttpRequest):
+    """The compare table alone (the CSV's)."""
     ids, baseline, metric = _compare_params(request)
     try:
         return selectors.evaluation_results_compare(
-            resource_ids=ids, baseline_id=baseline, drop_metric=metric
+            resource_ids=ids, baseline_id=baseline, drop_metric=metric, with_drops=False
         )
     except selectors.CompareUnknownJobs as exc:
         raise Http404(f"No evaluation job {', '.join(exc.ids)[:300]} in the mirror.") from exc
