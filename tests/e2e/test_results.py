@@ -181,3 +181,24 @@ def test_results_prompts_compare_and_csv(page, live_server, viewer, login, jobs,
     expect(page.locator("#job-results .score-card").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(page, "results-section-phone")
+
+
+def test_ticking_compare_boxes_never_selects_jobs_for_deletion(
+    page, live_server, admin_user, login, jobs
+):
+    """Admins see both checkbox columns; the Compare boxes belong to their own form, so a tick
+    there changes nothing in the deletion selection (which posts each change of its form)."""
+    baseline, regressed, _ = jobs
+    login(page, admin_user, "pw-ada-admin")
+    page.goto(f"{live_server.url}/evaluation-jobs/")
+    page.wait_for_selector("#status-counts a.chip")
+    summary = page.locator("#selection-bar .selection-summary").inner_text()
+    page.check(f"input.compare-job[value='{baseline.resource_id}']")
+    page.check(f"input.compare-job[value='{regressed.resource_id}']")
+    page.wait_for_timeout(500)  # any selection request has come back
+    expect(page.locator("#selection-bar .selection-summary")).to_have_text(summary)
+    expect(page.locator("#job-table input[name=job]:not(.compare-job):checked")).to_have_count(0)
+    page.click("#compare-select button[type=submit]")
+    page.wait_for_url("**/evaluation-jobs/compare/?job=*")
+    expect(page.locator("h1")).to_have_text("Compare 2 evaluation jobs")
+    shot(page, "results-compare-admin")
