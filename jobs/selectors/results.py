@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from jobs.models import (
     EvaluationJob,
@@ -471,8 +471,6 @@ def _before(is_null: bool, value: float | None, record_id: int, *, descending: b
 def _score_page(
     scores: QuerySet, *, size: int, token: str | None, scope: str, descending: bool
 ) -> KeysetPage:
-    from django.db.models import F
-
     value = F("value")
     if descending:
         forward = [value.desc(nulls_last=True), "-record_id"]
