@@ -269,3 +269,30 @@ def test_the_section_needs_a_login(client):
     job = make_job_with_results()
     response = client.get(section_url(job))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_malformed_histograms_and_distributions_never_break_the_section(viewer_client):
+    job = make_job(status="Completed")
+    result_set = make_result_set(job)
+    for i, (histogram, distribution) in enumerate(
+        [
+            ({"edges": "x", "counts": [1]}, {}),
+            ({"edges": [0, 1], "counts": [1, 2, 3]}, {}),
+            ({"edges": [0, "a"], "counts": [None]}, {}),
+            ({}, {"up": "many", "down": True, "?": None}),
+            ([], []),
+        ]
+    ):
+        add_aggregate(
+            result_set,
+            dataset="d",
+            metric=f"m{i}",
+            prompts=3,
+            scored=3,
+            mean=0.5,
+            histogram=histogram,
+            distribution=distribution,
+        )
+    html = section(viewer_client, job)
+    assert html.count('<td class="num mean">0.500</td>') == 5
+    assert "<svg" not in html
