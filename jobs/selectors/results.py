@@ -804,38 +804,36 @@ def _drops(jobs: list[EvaluationJob], baseline: EvaluationJob, metric: str) -> l
     others = [job.results.pk for job in jobs if job.pk != baseline.pk]
     if not others:
         return []
-    several = (
-        ResultAggregate.objects.filter(result_set_id=base_set, metric=metric)
-        .values("dataset")
-        .distinct()
-        .count()
-        < ResultAggregate.objects.filter(result_set_id=base_set, metric=metric).count()
+    datasets = list(
+        ResultAggregate.objects.filter(result_set_id=base_set, metric=metric).values_list(
+            "dataset", flat=True
+        )
     )
+    several = len(datasets) > len(set(datasets))  # models per dataset in the baseline
     lower = lower_is_better(metric)
     score, record = ResultScore._meta.db_table, ResultRecord._meta.db_table
-    placeholders = ", ".join(["%s"] * len(others))
-    # Each side is read once through ResultScore's (result_set, metric, value) index and
-    # hashed; MATERIALIZED keeps PostgreSQL from turning that into one index probe per record
-    # (three times slower at 10 jobs × 1,000 records). SQLite (3.35+) accepts it too.
+    sets = [base_set, *others]
+    placeholders = ", ".join(["%s"] * len(sets))
+    # Every compared record's score is read once, through ResultScore's (result_set, metric,
+    # value) index and one pass over the records, then joined with itself by hashing;
+    # MATERIALIZED keeps PostgreSQL from probing an index once per record instead (three
+    # times slower at 10 jobs × 1,000 records). SQLite (3.35+) accepts it too.
     same_model = "AND b.model = j.model" if several else ""
     sql = f"""
-        WITH b AS MATERIALIZED (
-            SELECT r.prompt_hash, r.dataset, r.model, s.record_id, s.value
-            FROM {score} s JOIN {record} r ON r.id = s.record_id
-            WHERE s.result_set_id = %s AND s.metric = %s AND s.value IS NOT NULL
-        ), j AS MATERIALIZED (
+        WITH x AS MATERIALIZED (
             SELECT r.prompt_hash, r.dataset, r.model, s.result_set_id, s.record_id, s.value
             FROM {score} s JOIN {record} r ON r.id = s.record_id
             WHERE s.result_set_id IN ({placeholders}) AND s.metric = %s AND s.value IS NOT NULL
         )
         SELECT j.result_set_id, j.record_id, j.value, b.record_id, b.value
-        FROM j JOIN b ON b.prompt_hash = j.prompt_hash AND b.dataset = j.dataset {same_model}
-        WHERE j.value {"> b.value" if lower else "< b.value"}
+        FROM x j JOIN x b ON b.prompt_hash = j.prompt_hash AND b.dataset = j.dataset {same_model}
+        WHERE b.result_set_id = %s AND j.result_set_id <> %s
+          AND j.value {"> b.value" if lower else "< b.value"}
         ORDER BY j.value - b.value {"DESC" if lower else "ASC"}, j.record_id
         LIMIT %s
     """  # noqa: S608 - only table names and fixed fragments are formatted in
     with connection.cursor() as cursor:
-        cursor.execute(sql, [base_set, metric, *others, metric, DROPS_LIMIT])
+        cursor.execute(sql, [*sets, metric, base_set, base_set, DROPS_LIMIT])
         found = cursor.fetchall()
     records = ResultRecord.objects.in_bulk({r[1] for r in found} | {r[3] for r in found})
     by_set = {job.results.pk: job for job in jobs}

@@ -397,11 +397,17 @@ def _compare_query(comparison, **extra: str) -> str:
 @require_GET
 @requires(BROWSE)
 def evaluation_job_compare(request: HttpRequest) -> HttpResponse:
+    """The table first; the prompts that dropped the most (a join over every compared
+    record) come in a second request of the page's (htmx target "drops"), or inline with
+    ?drops=1 (the no-JavaScript link)."""
     list_url = reverse("evaluation_job_list")
+    htmx = request.htmx and not request.htmx.history_restore_request
+    drops_only = bool(htmx and request.htmx.target == "drops")
+    with_drops = drops_only or request.GET.get("drops") == "1"
     try:
         ids, baseline, metric = _compare_params(request)
         comparison = selectors.evaluation_results_compare(
-            resource_ids=ids, baseline_id=baseline, drop_metric=metric
+            resource_ids=ids, baseline_id=baseline, drop_metric=metric, with_drops=with_drops
         )
     except selectors.CompareProblem as problem:
         return render(
@@ -423,18 +429,19 @@ def evaluation_job_compare(request: HttpRequest) -> HttpResponse:
         if job != comparison.jobs[0]:
             params.append(("baseline", job.resource_id))
         baseline_links.append((job, base + "?" + urlencode(params)))
+    drops_query = _compare_query(comparison, metric=comparison.drop_metric)
     context = {
         "comparison": comparison,
         "list_url": list_url,
         "baseline_links": baseline_links,
         "csv_url": reverse("evaluation_job_compare_csv") + _compare_query(comparison),
         "compare_url": base,
+        "drops_deferred": not with_drops and bool(comparison.drop_metric),
+        "drops_url": base + drops_query,
+        "drops_page_url": base + drops_query + "&drops=1#drops",
         "z": selectors.Z95,
     }
-    htmx = request.htmx and not request.htmx.history_restore_request
-    template = (
-        f"{COMPARE_TEMPLATE}#drops" if htmx and request.htmx.target == "drops" else COMPARE_TEMPLATE
-    )
+    template = f"{COMPARE_TEMPLATE}#drops" if drops_only else COMPARE_TEMPLATE
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response

@@ -146,7 +146,7 @@ def test_drops_pair_the_same_prompt_and_show_the_worst_first(viewer_client):
     other = make_job_with_results(
         {"Builtin.Correctness": [0.0] * 30}, name="other-dataset", dataset="Builtin.TriviaQA"
     )
-    html = compare(viewer_client, base, new, other).content.decode()
+    html = compare(viewer_client, base, new, other, drops="1").content.decode()
     drops = re.search(r'<section id="drops".*?</section>', html, re.S).group(0)
     articles = drops.split('<article class="drop">')[1:]
     assert len(articles) == 2
@@ -161,8 +161,29 @@ def test_drops_pair_the_same_prompt_and_show_the_worst_first(viewer_client):
 def test_drops_are_bounded(viewer_client):
     base = make_job_with_results({"Builtin.Correctness": [0.9] * 60})
     new = make_job_with_results({"Builtin.Correctness": [0.1] * 60})
-    html = compare(viewer_client, base, new).content.decode()
+    html = compare(viewer_client, base, new, drops="1").content.decode()
     assert html.count('<article class="drop">') == 20
+
+
+def test_the_page_asks_for_the_drops_in_a_second_request_or_a_link_without_javascript(
+    viewer_client,
+):
+    base = make_job_with_results({"Builtin.Correctness": [0.9, 0.9]})
+    new = make_job_with_results({"Builtin.Correctness": [0.1, 0.9]})
+    html = compare(viewer_client, base, new).content.decode()
+    ids = f"job={base.resource_id}&amp;job={new.resource_id}&amp;metric=Builtin.Correctness"
+    assert (
+        f'<section id="drops" class="card drops" hx-get="/evaluation-jobs/compare/?{ids}"' in html
+    )
+    assert '<article class="drop">' not in html
+    assert f'href="/evaluation-jobs/compare/?{ids}&amp;drops=1#drops">Show them</a>' in html
+    response = viewer_client.get(
+        COMPARE,
+        {"job": [base.resource_id, new.resource_id], "metric": "Builtin.Correctness"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="drops",
+    )
+    assert response.content.decode().count('<article class="drop">') == 1
 
 
 def test_the_drops_metric_picker_answers_htmx_with_the_section(viewer_client):
