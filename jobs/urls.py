@@ -13,6 +13,7 @@ from jobs.views import (
     model_imports,
     system,
 )
+from jobs.views import results as result_views
 
 DELETE_MODELS = "imported_model_delete"
 
@@ -66,6 +67,42 @@ urlpatterns = [
         "evaluation-jobs/stop/",
         evaluation_jobs.evaluation_job_stop_selection,
         name="evaluation_job_stop_selection",
+    ),
+    # Evaluation results (jobs/views/results.py): before <job_id>/, as "compare" is a path.
+    path(
+        "evaluation-jobs/compare/",
+        result_views.evaluation_job_compare,
+        name="evaluation_job_compare",
+    ),
+    path(
+        "evaluation-jobs/compare.csv",
+        result_views.evaluation_job_compare_csv,
+        name="evaluation_job_compare_csv",
+    ),
+    path(
+        "evaluation-jobs/<str:job_id>/results/",
+        result_views.evaluation_job_result_records,
+        name="evaluation_job_result_records",
+    ),
+    path(
+        "evaluation-jobs/<str:job_id>/results/section/",
+        result_views.evaluation_job_results_section,
+        name="evaluation_job_results_section",
+    ),
+    path(
+        "evaluation-jobs/<str:job_id>/results/retry/",
+        result_views.evaluation_job_results_retry,
+        name="evaluation_job_results_retry",
+    ),
+    path(
+        "evaluation-jobs/<str:job_id>/results.csv",
+        result_views.evaluation_job_results_csv,
+        name="evaluation_job_results_csv",
+    ),
+    path(
+        "evaluation-jobs/<str:job_id>/results.json",
+        result_views.evaluation_job_results_json,
+        name="evaluation_job_results_json",
     ),
     *mirror.detail_urls(evaluation_jobs.DETAIL, "evaluation-jobs/"),
     path(

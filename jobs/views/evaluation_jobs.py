@@ -18,6 +18,7 @@ from jobs.permissions import DELETE, OPERATE, requires
 from jobs.selectors import evaluation_jobs as selectors
 from jobs.views import deletions as deletion_views
 from jobs.views import mirror
+from jobs.views import results as result_views
 from jobs.views.filters import EvaluationJobFilterForm
 from jobs.views.links import link
 from jobs.views.mirror import Action
@@ -48,8 +49,12 @@ LIST = mirror.MirrorList(
     table_context=lambda request, filters, items: (
         deletion_views.list_selection_context(request, filters=filters, jobs=items)
         | stop_selection_context(request, filters=filters)
+        | result_views.compare_selection_context(request, items=items)
     ),
-    row_context=lambda request, job: deletion_views.row_selection_context(request, job=job),
+    row_context=lambda request, job: (
+        deletion_views.row_selection_context(request, job=job)
+        | result_views.compare_selection_context(request, items=[job])
+    ),
     words=mirror.Words(
         "Evaluation jobs",
         "evaluation job",

@@ -78,7 +78,7 @@ def test_the_description_is_laid_out_for_a_person(viewer_client, no_bedrock):
     assert raw.startswith("{\n") and "  &quot;jobName&quot;: &quot;" in raw
     assert 'data-copy-target="raw-json"' in html
     assert 'data-status="Completed"' in html
-    assert "hx-trigger" not in html  # terminal: nothing polls
+    assert 'hx-trigger="every' not in html  # terminal: nothing polls (results load once)
 
 
 def test_a_failed_job_shows_why_prominently(viewer_client, no_bedrock):
