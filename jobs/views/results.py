@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jobs.models import EvaluationJob, EvaluationResultSet
 from jobs.pagination import PageTokenError, TamperedPageToken
 from jobs.permissions import BROWSE, OPERATE, requires
-from jobs.results import services as result_services
+from jobs.results import ingest
 from jobs.selectors import evaluation_jobs as job_selectors
 from jobs.selectors import results as selectors
 from jobs.views import mirror, pages
@@ -120,16 +120,18 @@ def evaluation_job_results_section(request: HttpRequest, job_id: str) -> HttpRes
 def evaluation_job_results_retry(request: HttpRequest, job_id: str) -> HttpResponse:
     """Read the job's S3 output again (after a failure); then the section polls."""
     job = _job_or_404(job_id)
-    outcome = result_services.evaluation_results_request(job_id=job.pk, user=request.user)
+    # None: the job has not completed (nothing to read yet).
+    requested = ingest.evaluation_results_request(job_id=job.pk, user=request.user) is not None
     if request.htmx:
         job = _job_or_404(job_id)  # its result set as the service left it
         context = _section_context(request, job, since=int(time.time()))
         return render(request, f"{SECTION_TEMPLATE}#results-section", context)
-    if outcome.requested:
+    if requested:
         messages.info(request, f"Reading the results of “{job.name}” again.")
     else:
         messages.error(
-            request, f"The results of “{job.name}” were not read again: {outcome.reason}."
+            request,
+            f"The results of “{job.name}” were not read again: the job has not completed.",
         )
     return redirect(_job_url(job))
 

@@ -246,8 +246,8 @@ def test_retry_sets_the_results_pending_enqueues_the_fetch_and_the_section_polls
     assert (result_set.state, result_set.error_code) == ("pending", "")
     messages = [json.loads(m) for m in broker.lrange("celery", 0, -1)]
     assert [m["headers"]["task"] for m in messages] == ["jobs.tasks.evaluation_results_fetch"]
-    assert messages[0]["headers"]["argsrepr"] == f"[{job.pk}]"
-    assert AuditEntry.objects.get(target_arn=job.arn).action == "evaluation_results_request"
+    assert messages[0]["headers"]["argsrepr"] == f"[{job.pk}, True]"  # forced: read again
+    assert AuditEntry.objects.get(target_arn=job.arn).action == "evaluation_results.request"
 
 
 def test_retry_without_javascript_returns_to_the_job_page(operator_client, settings):
