@@ -62,6 +62,31 @@ FAIL_MARKER = "fail"
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
+# Service quotas per account and Region, with AWS's defaults, and the names the Service Quotas
+# console gives them (a ServiceQuotaExceededException names the quota it hit).
+# https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock
+# Only "imported models" is adjustable at AWS; here every quota can be set (flags of
+# `manage.py bedrock_local`, POST /_local/quotas, LocalBedrock.set_quotas) so tests and demos
+# can model an account that asked for more.
+QUOTA_DEFAULTS: dict[str, int] = {
+    "concurrent_automatic_evaluation_jobs": 20,
+    "concurrent_human_evaluation_jobs": 10,
+    "evaluation_jobs": 5000,
+    "concurrent_model_import_jobs": 1,
+    "imported_models": 3,
+}
+QUOTA_NAMES: dict[str, str] = {
+    "concurrent_automatic_evaluation_jobs": "Number of concurrent automatic model evaluation jobs",
+    "concurrent_human_evaluation_jobs": (
+        "Number of concurrent model evaluation jobs that use human workers"
+    ),
+    "evaluation_jobs": "Number of model evaluation jobs",
+    "concurrent_model_import_jobs": "Concurrent model import jobs",
+    "imported_models": "Imported models per account",
+}
+# Evaluation jobs that occupy a concurrency slot: running, or winding down after a stop.
+RUNNING_EVALUATION_STATUSES = frozenset({"InProgress", "Stopping"})
+
 
 def _not_found(message: str) -> ServiceError:
     return ServiceError("ResourceNotFoundException", message)
@@ -236,6 +261,8 @@ class Store:
         # Not re-seeded by reset(): ids after a reset never repeat ids handed out before it,
         # which a client's own records (the dashboard's mirror) may still hold.
         self._rng = random.Random(random_seed)  # noqa: S311 - ids of fakes, not secrets
+        # Settings, like the faults: reset() keeps them.
+        self.quotas: dict[str, int] = dict(QUOTA_DEFAULTS)
         self._clear()
 
     # --- bookkeeping -----------------------------------------------------------------------
@@ -260,6 +287,50 @@ class Store:
     def reset(self) -> None:
         with self.lock:
             self._clear()
+
+    # --- quotas ----------------------------------------------------------------------------
+
+    def set_quotas(self, **values: Any) -> dict[str, int]:
+        """Change the quotas named (see QUOTA_DEFAULTS), leave the others; returns them all."""
+        unknown = set(values) - set(QUOTA_DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown quota(s): {sorted(unknown)}; known: {list(QUOTA_DEFAULTS)}")
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"quota {name} must be a whole number >= 0")
+        with self.lock:
+            self.quotas.update(values)
+            return dict(self.quotas)
+
+    def usage(self) -> dict[str, int]:
+        """What counts against each quota now."""
+        with self.lock:
+            self.tick()
+            automatic = human = 0
+            for job in self.evaluation_jobs.values():
+                if job.status in RUNNING_EVALUATION_STATUSES:
+                    if "human" in job.request["evaluationConfig"]:
+                        human += 1
+                    else:
+                        automatic += 1
+            importing = sum(1 for j in self.import_jobs.values() if j.status == "InProgress")
+            return {
+                "concurrent_automatic_evaluation_jobs": automatic,
+                "concurrent_human_evaluation_jobs": human,
+                "evaluation_jobs": len(self.evaluation_jobs),
+                "concurrent_model_import_jobs": importing,
+                # An import under way will add a model when it completes.
+                "imported_models": len(self.models) + importing,
+            }
+
+    def _check_quota(self, name: str, used: int) -> None:
+        limit = self.quotas[name]
+        if used >= limit:
+            raise ServiceError(
+                "ServiceQuotaExceededException",
+                f"You have reached the service quota '{QUOTA_NAMES[name]}' ({limit} in "
+                f"{self.region} for account {self.account_id}; {used} in use).",
+            )
 
     def _now(self) -> dt.datetime:
         return to_datetime(self.clock.real())
@@ -431,6 +502,17 @@ class Store:
             # "Names must unique with your AWS account, and your account's AWS region."
             raise ServiceError(
                 "ConflictException", f"An evaluation job named {name} already exists."
+            )
+        usage = self.usage()
+        self._check_quota("evaluation_jobs", usage["evaluation_jobs"])
+        if "human" in params["evaluationConfig"]:
+            self._check_quota(
+                "concurrent_human_evaluation_jobs", usage["concurrent_human_evaluation_jobs"]
+            )
+        else:
+            self._check_quota(
+                "concurrent_automatic_evaluation_jobs",
+                usage["concurrent_automatic_evaluation_jobs"],
             )
         now = self._now()
         request = {k: v for k, v in params.items() if k not in ("clientRequestToken", "jobTags")}
@@ -679,6 +761,14 @@ class Store:
             raise ServiceError(
                 "ConflictException", f"An imported model named {model_name} already exists."
             )
+        # The imported-models quota is checked here, when the job is created, not when it
+        # would complete: the job could only end Failed, and CreateModelImportJob models
+        # ServiceQuotaExceededException for exactly this (an import job in progress counts as
+        # the model it will create).
+        # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateModelImportJob.html
+        usage = self.usage()
+        self._check_quota("concurrent_model_import_jobs", usage["concurrent_model_import_jobs"])
+        self._check_quota("imported_models", usage["imported_models"])
         now = self._now()
         request = {
             k: v
@@ -743,7 +833,7 @@ class Store:
             instruct_supported=True,
             custom_model_units={
                 "customModelUnitsPerModelCopy": 1 + self._rng.randrange(4),
-                "customModelUnitsVersion": "1.0",
+                "customModelUnitsVersion": "v1.0",
             },
             tags=list(job.request.get("_modelTags", [])),
         )

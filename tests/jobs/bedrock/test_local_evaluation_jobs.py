@@ -409,6 +409,8 @@ def test_tags_of_an_unknown_resource_are_not_found(bedrock):
 def test_concurrent_creates_are_safe(lb):
     import threading
 
+    # 40 running jobs: an account above AWS's 20 (this test is about thread safety).
+    lb.set_quotas(concurrent_automatic_evaluation_jobs=40)
     clients = [client_for(lb.url) for _ in range(4)]
     failures: list[BaseException] = []
 
