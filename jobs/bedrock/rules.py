@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from jobs.bedrock.contract import Violation, shape_for_path
+from jobs.bedrock.contract import EXTRA_ENUM_VALUES, Violation, shape_for_path
 
 __all__ = [
     "ALGORITHMIC_METRICS",
@@ -54,6 +54,7 @@ __all__ = [
     "model_import_job_rules",
     "rag_mode",
     "task_types",
+    "task_types_for",
 ]
 
 _OPERATION = "CreateEvaluationJob"
@@ -88,9 +89,20 @@ def task_types() -> tuple[str, ...]:
     return _TASK_TYPES
 
 
-_TASK_TYPES: tuple[str, ...] = tuple(
-    shape_for_path(_OPERATION, "evaluationConfig.automated.datasetMetricConfigs[0].taskType").enum
+_TASK_TYPE_SHAPE = shape_for_path(
+    _OPERATION, "evaluationConfig.automated.datasetMetricConfigs[0].taskType"
 )
+_TASK_TYPES: tuple[str, ...] = tuple(_TASK_TYPE_SHAPE.enum)
+
+
+def task_types_for(kind: str) -> tuple[str, ...]:
+    """Task types a form of this kind offers, its default first. Judge and RAG jobs default to
+    General, as AWS's own examples do; it is accepted beyond the model's enum (the contract's
+    EXTRA_ENUM_VALUES, with the link). Programmatic and human jobs offer the model's enum."""
+    if kind in (KIND_JUDGE, KIND_RAG):
+        return EXTRA_ENUM_VALUES.get(_TASK_TYPE_SHAPE.name, ()) + _TASK_TYPES
+    return _TASK_TYPES
+
 
 # Built-in prompt datasets per task type. The API names are the ones the API reference lists
 # (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_EvaluationDataset.html, also in

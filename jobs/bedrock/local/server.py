@@ -60,7 +60,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from jobs.bedrock.contract import service_model, validate
+from jobs.bedrock.contract import aws_validation_message, service_model, validate
 from jobs.bedrock.local import protocol
 from jobs.bedrock.local import seed as seeding
 from jobs.bedrock.local.protocol import ServiceError
@@ -616,10 +616,7 @@ class LocalBedrock:
         params = protocol.parse_request(op, labels, query, dict(headers.items()), body)
         violations = validate(op.name, params)
         if violations:
-            raise ServiceError(
-                "ValidationException",
-                "; ".join(f"{v.path or 'request'}: {v.message}" for v in violations),
-            )
+            raise ServiceError("ValidationException", aws_validation_message(violations, params))
         result = self.store.handle(op.name, params)
         return protocol.serialize_response(op, result)
 

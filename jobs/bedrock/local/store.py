@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobs.bedrock import rules
+from jobs.bedrock.contract import aws_validation_message
 from jobs.bedrock.local.protocol import CachedStructure, ServiceError
 
 UTC = dt.UTC
@@ -280,7 +281,7 @@ class Store:
         self.models: dict[str, ImportedModel] = {}
         self._model_names: dict[str, str] = {}
         self._model_index = SortedIndex()
-        self._idempotency: dict[tuple[str, str], str] = {}
+        self._idempotency: dict[tuple[str, str], tuple[str, str]] = {}  # -> (arn, body)
         self._events: list[tuple[float, int, str, int, str]] = []
         self._seq = 0
 
@@ -381,16 +382,49 @@ class Store:
     # --- idempotency -----------------------------------------------------------------------
 
     def _idempotent(self, operation: str, params: dict[str, Any]) -> str | None:
-        """The ARN an earlier request with this clientRequestToken created, if any.  Bedrock
-        "ignores the request, but does not return an error" on a repeated token.
-        https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateEvaluationJob.html"""
+        """The ARN an earlier request with this clientRequestToken created, if that request
+        had the same body and its job still exists. Bedrock "ignores the request, but does not
+        return an error" on a repeated token.
+        https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateEvaluationJob.html
+
+        A token is a promise that the request is the same one, so:
+        - the same token with another body is refused with ConflictException: the request
+          conflicts with the earlier one under that token (it is well-formed, so not a
+          ValidationException; AWS's Smithy guidance calls this an idempotency conflict);
+        - the same token after its job was deleted is refused with ConflictException too:
+          handing back the deleted job's ARN (which answers 404) would mislead, and creating
+          a second job under one token would break "at most one job per token"."""
         token = params.get("clientRequestToken")
-        return None if token is None else self._idempotency.get((operation, token))
+        if token is None:
+            return None
+        remembered = self._idempotency.get((operation, token))
+        if remembered is None:
+            return None
+        arn, digest = remembered
+        if digest != self._body_digest(params):
+            raise ServiceError(
+                "ConflictException",
+                f"The clientRequestToken {token} was already used with a different request; "
+                "use a new token for a new request.",
+            )
+        if self._record(arn) is None or getattr(self._record(arn), "status", "") == "Deleting":
+            raise ServiceError(
+                "ConflictException",
+                f"The clientRequestToken {token} belongs to a job that was deleted ({arn}); "
+                "use a new token to create a new job.",
+            )
+        return arn
 
     def _remember_token(self, operation: str, params: dict[str, Any], arn: str) -> None:
         token = params.get("clientRequestToken")
         if token is not None:
-            self._idempotency[(operation, token)] = arn
+            self._idempotency[(operation, token)] = (arn, self._body_digest(params))
+
+    @staticmethod
+    def _body_digest(params: dict[str, Any]) -> str:
+        body = {k: v for k, v in params.items() if k != "clientRequestToken"}
+        raw = json.dumps(body, sort_keys=True, default=str).encode()
+        return hashlib.sha256(raw).hexdigest()
 
     # --- pagination ------------------------------------------------------------------------
 
@@ -495,7 +529,7 @@ class Store:
             return {"jobArn": existing}
         violations = rules.evaluation_job_rules(params)
         if violations:
-            raise ServiceError("ValidationException", "; ".join(f"{p}: {m}" for p, m in violations))
+            raise ServiceError("ValidationException", aws_validation_message(violations, params))
         name = params["jobName"]
         if name in self._evaluation_names:
             # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateEvaluationJob.html
@@ -745,7 +779,7 @@ class Store:
             return {"jobArn": existing}
         violations = rules.model_import_job_rules(params)
         if violations:
-            raise ServiceError("ValidationException", "; ".join(f"{p}: {m}" for p, m in violations))
+            raise ServiceError("ValidationException", aws_validation_message(violations, params))
         name, model_name = params["jobName"], params["importedModelName"]
         # Import jobs cannot be deleted, so a job name is taken for good; a model name is
         # taken by a model or by an import job still creating it.
