@@ -476,6 +476,23 @@ def error_violations(
         return [Violation("jobName", message)]
     if code in _ERROR_PATHS:
         return [Violation(_ERROR_PATHS[code], message)]
+    if code == "ServiceQuotaExceededException":
+        # Not retried: the same request succeeds only once something is freed.
+        # https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock
+        free = (
+            "an import job finishes or an imported model is deleted (the imported-models "
+            "quota can also be raised through Service Quotas)"
+            if importing
+            else "running jobs finish (or old jobs are deleted, if the account holds 5,000)"
+        )
+        what = "the import job" if importing else "the job"
+        return [
+            Violation(
+                "",
+                f"A service quota is reached, so Bedrock refused {what} and nothing was "
+                f"created: {message} Submit again once {free}.",
+            )
+        ]
     if code == "ResourceNotFoundException":
         if importing:
             return [Violation("modelDataSource.s3DataSource.s3Uri", message)]
