@@ -38,6 +38,8 @@ __all__ = [
     "MAX_RATING_SCALE_ITEMS",
     "MAX_TAGS",
     "MODEL_COUNTS",
+    "QUOTAS",
+    "QUOTA_NAMES",
     "RAG_MODES",
     "RAG_RETRIEVE",
     "RAG_RETRIEVE_AND_GENERATE",
@@ -183,6 +185,28 @@ MODEL_COUNTS: dict[str, tuple[int, int]] = {
     KIND_JUDGE: (1, 1),
     KIND_HUMAN: (1, 2),
     KIND_RAG: (0, 0),
+}
+
+
+# Service quotas per account and Region, with AWS's defaults; only imported models is
+# adjustable at AWS. The dashboard warns from these before Bedrock refuses; the local Bedrock
+# enforces them (settable there). The names are the Service Quotas console's.
+# https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock
+QUOTAS: dict[str, int] = {
+    "concurrent_automatic_evaluation_jobs": 20,  # programmatic, judge and RAG
+    "concurrent_human_evaluation_jobs": 10,
+    "evaluation_jobs": 5000,
+    "concurrent_model_import_jobs": 1,
+    "imported_models": 3,
+}
+QUOTA_NAMES: dict[str, str] = {
+    "concurrent_automatic_evaluation_jobs": "Number of concurrent automatic model evaluation jobs",
+    "concurrent_human_evaluation_jobs": (
+        "Number of concurrent model evaluation jobs that use human workers"
+    ),
+    "evaluation_jobs": "Number of model evaluation jobs",
+    "concurrent_model_import_jobs": "Concurrent model import jobs",
+    "imported_models": "Imported models per account",
 }
 
 

@@ -45,6 +45,7 @@ LIST = mirror.MirrorList(
     table_context=lambda request, filters, items: (
         deletion_views.list_selection_context(request, filters=filters, jobs=items)
         | stop_selection_context(request, filters=filters)
+        | {"total_quota": selectors.evaluation_job_total_usage()}
     ),
     row_context=lambda request, job: deletion_views.row_selection_context(request, job=job),
     words=mirror.Words(

@@ -63,28 +63,11 @@ FAIL_MARKER = "fail"
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
-# Service quotas per account and Region, with AWS's defaults, and the names the Service Quotas
-# console gives them (a ServiceQuotaExceededException names the quota it hit).
-# https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock
-# Only "imported models" is adjustable at AWS; here every quota can be set (flags of
-# `manage.py bedrock_local`, POST /_local/quotas, LocalBedrock.set_quotas) so tests and demos
-# can model an account that asked for more.
-QUOTA_DEFAULTS: dict[str, int] = {
-    "concurrent_automatic_evaluation_jobs": 20,
-    "concurrent_human_evaluation_jobs": 10,
-    "evaluation_jobs": 5000,
-    "concurrent_model_import_jobs": 1,
-    "imported_models": 3,
-}
-QUOTA_NAMES: dict[str, str] = {
-    "concurrent_automatic_evaluation_jobs": "Number of concurrent automatic model evaluation jobs",
-    "concurrent_human_evaluation_jobs": (
-        "Number of concurrent model evaluation jobs that use human workers"
-    ),
-    "evaluation_jobs": "Number of model evaluation jobs",
-    "concurrent_model_import_jobs": "Concurrent model import jobs",
-    "imported_models": "Imported models per account",
-}
+# Service quotas, AWS's defaults and names, from the one table in jobs.bedrock.rules. Here
+# every quota can be set (flags of `manage.py bedrock_local`, POST /_local/quotas,
+# LocalBedrock.set_quotas) so tests and demos can model an account that asked for more.
+QUOTA_DEFAULTS: dict[str, int] = dict(rules.QUOTAS)
+QUOTA_NAMES: dict[str, str] = dict(rules.QUOTA_NAMES)
 # Evaluation jobs that occupy a concurrency slot: running, or winding down after a stop.
 RUNNING_EVALUATION_STATUSES = frozenset({"InProgress", "Stopping"})
 
