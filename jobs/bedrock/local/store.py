@@ -266,6 +266,9 @@ class Store:
         self._model_index = SortedIndex()
         self._idempotency: dict[tuple[str, str], tuple[str, str]] = {}  # -> (arn, body)
         self._events: list[tuple[float, int, str, int, str]] = []
+        # ARNs occupying each concurrency slot ("automatic", "human", "import"), kept up to
+        # date on every status change, so a quota check does not scan every job.
+        self._running: dict[str, set[str]] = {"automatic": set(), "human": set(), "import": set()}
         self._seq = 0
 
     def reset(self) -> None:
@@ -290,14 +293,8 @@ class Store:
         """What counts against each quota now."""
         with self.lock:
             self.tick()
-            automatic = human = 0
-            for job in self.evaluation_jobs.values():
-                if job.status in RUNNING_EVALUATION_STATUSES:
-                    if "human" in job.request["evaluationConfig"]:
-                        human += 1
-                    else:
-                        automatic += 1
-            importing = sum(1 for j in self.import_jobs.values() if j.status == "InProgress")
+            automatic, human = len(self._running["automatic"]), len(self._running["human"])
+            importing = len(self._running["import"])
             return {
                 "concurrent_automatic_evaluation_jobs": automatic,
                 "concurrent_human_evaluation_jobs": human,
@@ -345,12 +342,26 @@ class Store:
     def _record(self, arn: str) -> Any:
         return self.evaluation_jobs.get(arn) or self.import_jobs.get(arn) or self.models.get(arn)
 
-    @staticmethod
-    def _set_status(record: Any, status: str, when: dt.datetime) -> None:
+    def _set_status(self, record: Any, status: str, when: dt.datetime) -> None:
         record.status = status
         record.modified = max(when, record.created)
         record.gen += 1
         record.summary = None
+        self._track(record)
+
+    def _track(self, record: Any, *, gone: bool = False) -> None:
+        """Keep `record` in (or out of) the concurrency slot it occupies while running."""
+        if isinstance(record, EvaluationJob):
+            slot = "human" if "human" in record.request["evaluationConfig"] else "automatic"
+            running = record.status in RUNNING_EVALUATION_STATUSES
+        elif isinstance(record, ImportJob):
+            slot, running = "import", record.status == "InProgress"
+        else:
+            return
+        if running and not gone:
+            self._running[slot].add(record.arn)
+        else:
+            self._running[slot].discard(record.arn)
 
     # --- dispatch --------------------------------------------------------------------------
 
@@ -551,6 +562,7 @@ class Store:
         return {"jobArn": job.arn}
 
     def _add_evaluation_job(self, job: EvaluationJob) -> None:
+        self._track(job)
         self.evaluation_jobs[job.arn] = job
         self._evaluation_names[job.name] = job.arn
         self._evaluation_index.add(job.key)
@@ -570,6 +582,7 @@ class Store:
         if job.status != "Deleting":
             return
         del self.evaluation_jobs[job.arn]
+        self._track(job, gone=True)
         if self._evaluation_names.get(job.name) == job.arn:
             del self._evaluation_names[job.name]
         self._evaluation_index.remove(job.key)
@@ -811,6 +824,7 @@ class Store:
         return {"jobArn": job.arn}
 
     def _add_import_job(self, job: ImportJob) -> None:
+        self._track(job)
         self.import_jobs[job.arn] = job
         self._import_names[job.name] = job.arn
         self._import_index.add(job.key)

@@ -276,3 +276,39 @@ def test_the_flag_sets_each_quota(capsys):
     with LocalBedrock(quotas={"imported_models": 50}) as server:
         assert server.get_quotas()["imported_models"] == 50
         client_for(server.url).list_imported_models()
+
+
+def test_running_counts_stay_true_through_every_status_change(lb, bedrock):
+    import time
+
+    lb.seed(count=200, random_seed=8)
+    arns = sorted(lb.store.evaluation_jobs)
+    cycle = ["InProgress", "Completed", "Stopping", "Failed"] * 50
+    for arn, status in zip(arns[:100], cycle, strict=False):
+        lb.force_status(arn, status)
+    running = [a for a in arns[:100] if lb.store.evaluation_jobs[a].status == "InProgress"]
+    done = [a for a in arns[:100] if lb.store.evaluation_jobs[a].status == "Completed"]
+    for arn in running[:5]:
+        bedrock.stop_evaluation_job(jobIdentifier=arn)
+    bedrock.batch_delete_evaluation_job(jobIdentifiers=done[:5])
+    lb.set_faults(time_scale=0.0001)  # stops finish, deletions purge, seeded work ends
+    time.sleep(0.3)
+    bedrock.list_evaluation_jobs(maxResults=1)  # each request applies what is due
+    assert len(lb.store.evaluation_jobs) == 195
+
+    def scanned() -> dict[str, int]:
+        jobs = list(lb.store.evaluation_jobs.values())
+        running = [j for j in jobs if j.status in ("InProgress", "Stopping")]
+        human = sum(1 for j in running if "human" in j.request["evaluationConfig"])
+        imports = sum(1 for j in lb.store.import_jobs.values() if j.status == "InProgress")
+        return {
+            "concurrent_automatic_evaluation_jobs": len(running) - human,
+            "concurrent_human_evaluation_jobs": human,
+            "evaluation_jobs": len(jobs),
+            "concurrent_model_import_jobs": imports,
+            "imported_models": len(lb.store.models) + imports,
+        }
+
+    assert lb.store.usage() == scanned()
+    lb.reset()
+    assert lb.store.usage() == dict.fromkeys(QUOTA_DEFAULTS, 0)
