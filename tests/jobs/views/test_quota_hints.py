@@ -69,3 +69,44 @@ def test_the_list_warns_near_5000_jobs_and_links_to_the_clean_up(viewer_client):
     assert '?status=Completed&amp;status=Failed&amp;status=Stopped">Clean up finished jobs' in (
         viewer_client.get("/evaluation-jobs/").content.decode()
     )
+
+
+# --- refusals as pages show them ------------------------------------------------------------
+
+
+def test_a_second_import_refused_by_the_quota_lands_on_the_import_form(
+    operator_client, local_bedrock
+):
+    from jobs.bedrock import client as bedrock
+    from jobs.models import EvaluationJobSubmission
+    from tests.jobs.views.test_import_jobs import SUBMIT, create_import, review
+
+    create_import("import-elsewhere", "other-model", "s3://my-models/x/")  # running, unsynced
+    _, payload = review(operator_client)
+    page = operator_client.post(SUBMIT, {"payload": payload})
+    assert page.status_code == 200
+    body = text(page)
+    assert "A service quota is reached, so Bedrock refused the import job" in body
+    assert "Concurrent model import jobs" in body
+    submission = EvaluationJobSubmission.objects.get()
+    assert (submission.status, submission.next_attempt_at) == ("Failed", None)
+    assert len(next(bedrock.iter_model_import_job_pages())) == 1
+
+
+def test_stopping_without_permission_names_the_iam_action(operator_client, local_bedrock):
+    from jobs import sync
+    from jobs.bedrock import client as bedrock
+    from jobs.models import EvaluationJob
+    from tests.jobs.bedrock.support import automated_request
+
+    arn = bedrock.create_evaluation_job(**automated_request("to-stop"))
+    sync.evaluation_jobs_sync(raise_errors=True)
+    job = EvaluationJob.objects.get(arn=arn)
+    local_bedrock.inject_error("StopEvaluationJob", "AccessDeniedException", count=1)
+    response = operator_client.post(
+        "/evaluation-jobs/stop/", {"job": [job.resource_id]}, follow=True
+    )
+    assert response.status_code == 200
+    body = text(response)
+    assert "Bedrock refused to stop “to-stop”" in body
+    assert "the dashboard's AWS identity needs bedrock:StopEvaluationJob" in body
