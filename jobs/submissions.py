@@ -42,7 +42,13 @@ from jobs.bedrock import client as bedrock
 from jobs.bedrock import rules
 from jobs.bedrock.contract import Violation, shape_for_path
 from jobs.bedrock.errors import BedrockError, RetryableError
-from jobs.models import AuditEntry, EvaluationJob, EvaluationJobSubmission, ModelImportJob
+from jobs.models import (
+    AuditEntry,
+    EvaluationJob,
+    EvaluationJobSubmission,
+    ImportedModel,
+    ModelImportJob,
+)
 
 __all__ = [
     "AUDIT_ACTION",
@@ -425,7 +431,12 @@ def _describe_quietly(job: EvaluationJob | ModelImportJob) -> None:
 
 # "1 validation error detected: Value 'x' at 'inferenceConfig.models.1.member.bedrockModel
 # .modelIdentifier' failed to satisfy constraint: ..." (AWS's form, 1-based list members)
-_AWS_VALIDATION = re.compile(r"at '(?P<path>[\w.]+)' failed to satisfy constraint: (?P<msg>[^;]+)")
+# One clause runs up to the next clause ("; Value ..." or "; at ...") or the end: a constraint
+# may itself contain "; ".
+_AWS_VALIDATION = re.compile(
+    r"at '(?P<path>[\w.]+)' failed to satisfy constraint: (?P<msg>.+?)(?=; (?:Value |at ')|$)",
+    re.DOTALL,
+)
 _AWS_MEMBER = re.compile(r"\.(\d+)\.member")
 # "inferenceConfig.models[1].bedrockModel: message; ..." (the local Bedrock's form)
 _PATH_MESSAGE = re.compile(r"^(?P<path>[A-Za-z][\w.\[\]]*): (?P<msg>.+)$")
@@ -456,11 +467,28 @@ def error_violations(
 ) -> list[Violation]:
     importing = operation == IMPORT_OPERATION
     if code == "ConflictException":
-        # An import names two things Bedrock may have already: the job and the model.
-        model = importing and "model named" in message
-        return [Violation("importedModelName" if model else "jobName", message)]
+        if importing:
+            return _import_conflict(request, message)
+        return [Violation("jobName", message)]
     if code in _ERROR_PATHS:
         return [Violation(_ERROR_PATHS[code], message)]
+    if code == "ServiceQuotaExceededException":
+        # Not retried: the same request succeeds only once something is freed.
+        # https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock
+        free = (
+            "an import job finishes or an imported model is deleted (the imported-models "
+            "quota can also be raised through Service Quotas)"
+            if importing
+            else "running jobs finish (or old jobs are deleted, if the account holds 5,000)"
+        )
+        what = "the import job" if importing else "the job"
+        return [
+            Violation(
+                "",
+                f"A service quota is reached, so Bedrock refused {what} and nothing was "
+                f"created: {message} Submit again once {free}.",
+            )
+        ]
     if code == "ResourceNotFoundException":
         if importing:
             return [Violation("modelDataSource.s3DataSource.s3Uri", message)]
@@ -472,6 +500,24 @@ def error_violations(
     what = "the import job" if importing else "the job"
     label = f"Bedrock refused {what} ({code})" if code else f"Bedrock refused {what}"
     return [Violation("", f"{label}: {message}")]
+
+
+def _import_conflict(request: dict[str, Any], message: str) -> list[Violation]:
+    """An import names two things Bedrock may have already, the job and the model: which one
+    is taken is read from the mirror, never from the message's wording."""
+    name = str(request.get("jobName", ""))
+    model = str(request.get("importedModelName", ""))
+    if name and ModelImportJob.objects.filter(name=name).exists():
+        return [Violation("jobName", message)]
+    model_taken = (
+        ImportedModel.objects.filter(name=model, listed=True).exists()
+        or ModelImportJob.objects.filter(imported_model_name=model, status="InProgress").exists()
+    )
+    if model and model_taken:
+        return [Violation("importedModelName", message)]
+    # Not (yet) in the mirror: either may be taken; say so on both rather than guess.
+    either = f"{message} (the import job name or the model name is already taken)"
+    return [Violation("jobName", either), Violation("importedModelName", either)]
 
 
 def _not_found_path(request: dict[str, Any], message: str) -> str:

@@ -42,8 +42,12 @@ from botocore.model import (
 )
 
 __all__ = [
+    "EXTRA_ENUM_VALUES",
     "Violation",
+    "aws_path",
+    "aws_validation_message",
     "compile_pattern",
+    "enum_values",
     "service_model",
     "shape_for_path",
     "validate",
@@ -51,9 +55,59 @@ __all__ = [
 ]
 
 
-class Violation(NamedTuple):
+class _Violation(NamedTuple):
     path: str
     message: str
+
+
+_NO_VALUE: Any = object()
+
+
+class Violation(_Violation):
+    """One thing wrong with a request: where (``path``, ours: ``a.b[0]``) and what, in words
+    meant for people (``message``: what forms show). Compares and unpacks as (path, message).
+
+    It also carries the same violation as AWS words it, for the wire format of a
+    ValidationException (``aws_validation_message``): ``constraint`` ("Member must satisfy
+    regular expression pattern: ...", default "Member " + message) and ``value`` (the value
+    found, if any).
+    """
+
+    constraint: str = ""
+    value: Any = _NO_VALUE
+
+    def __new__(
+        cls, path: str, message: str, *, constraint: str = "", value: Any = _NO_VALUE
+    ) -> Violation:
+        self = super().__new__(cls, path, message)
+        if constraint:
+            self.constraint = constraint
+        if value is not _NO_VALUE:
+            self.value = value
+        return self
+
+
+# Values AWS is known to accept beyond a model's enum. botocore's model is the contract; a
+# value here is one the service accepts (and sends back) although the model's enum does not
+# list it. Read by the contract (input and output), the forms' choices and the local Bedrock.
+# - EvaluationTaskType "General": the LLM-as-a-judge and RAG examples send it, and real jobs
+#   write taskTypes/General/ in their output; the shape's pattern [A-Za-z0-9]+ allows it.
+#   https://docs.aws.amazon.com/bedrock/latest/userguide/model-evaluation-judge-create.html
+#   https://docs.aws.amazon.com/bedrock/latest/userguide/knowledge-base-evaluation-create-randg.html
+EXTRA_ENUM_VALUES: dict[str, tuple[str, ...]] = {
+    "EvaluationTaskType": ("General",),
+}
+
+
+def enum_values(shape: str | Shape) -> tuple[str, ...]:
+    """A string shape's enum as the service accepts it: the model's values, then the
+    EXTRA_ENUM_VALUES of that shape; () for a shape without an enum."""
+    if isinstance(shape, str):
+        shape = service_model().shape_for(shape)
+    enum = tuple(shape.metadata.get("enum") or ())
+    if not enum:
+        return ()
+    return enum + tuple(v for v in EXTRA_ENUM_VALUES.get(shape.name, ()) if v not in enum)
 
 
 # A compiled check appends what is wrong with `value` (found at `path`) to `out`.
@@ -251,7 +305,14 @@ def _structure_check(shape: Shape) -> _Check:
                 if item is not None:
                     _checker(target)(item, _join(path, name), out)
                 elif name in required:
-                    out.append(Violation(_join(path, name), "is required"))
+                    out.append(
+                        Violation(
+                            _join(path, name),
+                            "is required",
+                            constraint="Member must not be null",
+                            value=None,
+                        )
+                    )
         for key, item in value.items():
             if key not in members and item is not None:
                 out.append(Violation(_join(path, str(key)), "is not a known member"))
@@ -307,9 +368,21 @@ def _count_check(shape: Shape) -> Callable[[int, str, list[Violation]], None]:
 
     def check(count: int, path: str, out: list[Violation]) -> None:
         if low is not None and count < low:
-            out.append(Violation(path, f"must have at least {low} items"))
+            out.append(
+                Violation(
+                    path,
+                    f"must have at least {low} items",
+                    constraint=f"Member must have length greater than or equal to {low}",
+                )
+            )
         if high is not None and count > high:
-            out.append(Violation(path, f"must have at most {high} items"))
+            out.append(
+                Violation(
+                    path,
+                    f"must have at most {high} items",
+                    constraint=f"Member must have length less than or equal to {high}",
+                )
+            )
 
     return check
 
@@ -320,14 +393,18 @@ def _string_check(shape: Shape) -> _Check:
     if enum:
         # Every enum value in the model satisfies its shape's length and pattern (a test
         # checks this), so a non-member gets the one message that says what is allowed.
-        allowed = frozenset(enum)
+        # The message lists the model's values only: an EXTRA_ENUM_VALUES value is accepted,
+        # not advertised.
+        values = enum_values(shape)
+        allowed = frozenset(values)
         enum_message = "must be one of: " + ", ".join(enum)
+        enum_constraint = "Member must satisfy enum value set: [" + ", ".join(enum) + "]"
 
         def check_enum(value: Any, path: str, out: list[Violation]) -> None:
             if not isinstance(value, str):
-                out.append(Violation(path, "must be a string"))
+                out.append(Violation(path, "must be a string", value=value))
             elif value not in allowed:
-                out.append(Violation(path, enum_message))
+                out.append(Violation(path, enum_message, constraint=enum_constraint, value=value))
 
         return check_enum
 
@@ -337,15 +414,36 @@ def _string_check(shape: Shape) -> _Check:
 
     def check(value: Any, path: str, out: list[Violation]) -> None:
         if not isinstance(value, str):
-            out.append(Violation(path, "must be a string"))
+            out.append(Violation(path, "must be a string", value=value))
             return
         # Smithy lengths count Unicode code points, as len() does.
         if low is not None and len(value) < low:
-            out.append(Violation(path, f"must be at least {low} characters"))
+            out.append(
+                Violation(
+                    path,
+                    f"must be at least {low} characters",
+                    constraint=f"Member must have length greater than or equal to {low}",
+                    value=value,
+                )
+            )
         if high is not None and len(value) > high:
-            out.append(Violation(path, f"must be at most {high} characters"))
+            out.append(
+                Violation(
+                    path,
+                    f"must be at most {high} characters",
+                    constraint=f"Member must have length less than or equal to {high}",
+                    value=value,
+                )
+            )
         if regex is not None and regex.fullmatch(value) is None:
-            out.append(Violation(path, f"must match {pattern}"))
+            out.append(
+                Violation(
+                    path,
+                    f"must match {pattern}",
+                    constraint=f"Member must satisfy regular expression pattern: {pattern}",
+                    value=value,
+                )
+            )
 
     return check
 
@@ -365,14 +463,26 @@ def _number_check(shape: Shape) -> _Check:
         if not integral and not math.isfinite(value):
             out.append(Violation(path, "must be a finite number"))
             return
-        if low is not None and value < low:
-            out.append(Violation(path, f"must be at least {_number(low)}"))
-        elif floor is not None and value < floor:
-            out.append(Violation(path, f"must be at least {floor}"))
-        if high is not None and value > high:
-            out.append(Violation(path, f"must be at most {_number(high)}"))
-        elif ceiling is not None and value > ceiling:
-            out.append(Violation(path, f"must be at most {ceiling}"))
+        bottom = _number(low) if low is not None else floor
+        if bottom is not None and value < (low if low is not None else floor):
+            out.append(
+                Violation(
+                    path,
+                    f"must be at least {bottom}",
+                    constraint=f"Member must have value greater than or equal to {bottom}",
+                    value=value,
+                )
+            )
+        top = _number(high) if high is not None else ceiling
+        if top is not None and value > (high if high is not None else ceiling):
+            out.append(
+                Violation(
+                    path,
+                    f"must be at most {top}",
+                    constraint=f"Member must have value less than or equal to {top}",
+                    value=value,
+                )
+            )
 
     return check
 
@@ -456,6 +566,81 @@ _BUILDERS: dict[str, Callable[[Shape], _Check]] = {
     "timestamp": _timestamp_check,
     "blob": _blob_check,
 }
+
+
+# --- AWS's wording ---------------------------------------------------------------------------
+
+
+def aws_validation_message(violations: list[Violation], request: Any = None) -> str:
+    """A ValidationException message as AWS writes one: ``1 validation error detected: Value
+    'x' at 'jobName' failed to satisfy constraint: Member must satisfy regular expression
+    pattern: ...``, or ``N validation errors detected: ...; ...``, one clause per violation.
+    Paths are AWS's (``aws_path``); a violation without its value takes it from `request`."""
+    clauses = []
+    for v in violations:
+        value = v.value
+        if value is _NO_VALUE:
+            value = _value_at(request, v.path)
+        shown = "" if value is _NO_VALUE else f"Value {_aws_value(value)} "
+        constraint = v.constraint or f"Member {v.message}"
+        clauses.append(
+            f"{shown}at '{aws_path(v.path) or 'request'}' failed to satisfy constraint: "
+            f"{constraint}"
+        )
+    count = len(clauses)
+    noun = "error" if count == 1 else "errors"
+    return f"{count} validation {noun} detected: " + "; ".join(clauses)
+
+
+def aws_path(path: str) -> str:
+    """Our path as AWS writes member paths: list items 1-based as ``.N.member``
+    (``models[0].bedrockModel`` -> ``models.1.member.bedrockModel``), map entries ``.key``."""
+    out = []
+    for kind, token in _path_tokens(path):
+        if kind == "member":
+            out.append(f".{token}" if out else str(token))
+        elif kind == "index":
+            out.append(f".{int(token) + 1}.member")
+        else:
+            out.append(f".{token}")
+    return "".join(out)
+
+
+def _aws_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, default=str, ensure_ascii=False, separators=(", ", "="))
+        except (TypeError, ValueError):
+            text = repr(value)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"'{text}'"
+
+
+def _value_at(request: Any, path: str) -> Any:
+    value = request
+    if value is None:
+        return _NO_VALUE
+    try:
+        tokens = _path_tokens(path)
+    except KeyError:
+        return _NO_VALUE
+    for kind, token in tokens:
+        if kind == "index":
+            if not isinstance(value, (list, tuple)) or not 0 <= int(token) < len(value):
+                return _NO_VALUE
+            value = value[int(token)]
+        elif isinstance(value, Mapping) and token in value:
+            value = value[token]
+        else:
+            return _NO_VALUE
+    return value
 
 
 # --- helpers --------------------------------------------------------------------------------

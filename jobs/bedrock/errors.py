@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BedrockError(Exception):
     """Bedrock refused or failed a request. Keeps Bedrock's code, message and request id."""
@@ -64,12 +66,50 @@ class ConflictError(FinalError):
     pass
 
 
+# The IAM action each Bedrock operation we call needs: the action is named after the
+# operation. https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonbedrock.html
+IAM_ACTIONS: dict[str, str] = {
+    "create_evaluation_job": "bedrock:CreateEvaluationJob",
+    "get_evaluation_job": "bedrock:GetEvaluationJob",
+    "list_evaluation_jobs": "bedrock:ListEvaluationJobs",
+    "stop_evaluation_job": "bedrock:StopEvaluationJob",
+    "batch_delete_evaluation_job": "bedrock:BatchDeleteEvaluationJob",
+    "create_model_import_job": "bedrock:CreateModelImportJob",
+    "get_model_import_job": "bedrock:GetModelImportJob",
+    "list_model_import_jobs": "bedrock:ListModelImportJobs",
+    "get_imported_model": "bedrock:GetImportedModel",
+    "list_imported_models": "bedrock:ListImportedModels",
+    "delete_imported_model": "bedrock:DeleteImportedModel",
+    "list_tags_for_resource": "bedrock:ListTagsForResource",
+}
+# Creating a job also passes its service role to Bedrock, and tags it when tags are given.
+# https://docs.aws.amazon.com/bedrock/latest/userguide/model-evaluation-security-service-roles.html
+_CREATES = frozenset({"create_evaluation_job", "create_model_import_job"})
+
+
 class AccessDeniedError(FinalError):
-    pass
+    """The identity lacks a permission. The message says which IAM action the operation needs
+    (decided from the operation, never read from Bedrock's wording), then Bedrock's own."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        operation = kwargs.get("operation", "")
+        self.iam_action = IAM_ACTIONS.get(operation, "")
+        if self.iam_action:
+            needs = self.iam_action
+            if operation in _CREATES:
+                needs += (
+                    " (and iam:PassRole on the job's service role, bedrock:TagResource for tags)"
+                )
+            message = (
+                f"Access denied: the dashboard's AWS identity needs {needs}. "
+                f"Bedrock said: {message}"
+            )
+        super().__init__(message, **kwargs)
 
 
 class QuotaExceededError(FinalError):
-    pass
+    """A service quota is reached (ServiceQuotaExceededException, TooManyTagsException):
+    the same request can succeed only once something is freed or the quota raised."""
 
 
 class CredentialsError(FinalError):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from jobs.bedrock.contract import Violation, shape_for_path
+from jobs.bedrock.contract import EXTRA_ENUM_VALUES, Violation, shape_for_path
 
 __all__ = [
     "ALGORITHMIC_METRICS",
@@ -38,6 +38,8 @@ __all__ = [
     "MAX_RATING_SCALE_ITEMS",
     "MAX_TAGS",
     "MODEL_COUNTS",
+    "QUOTAS",
+    "QUOTA_NAMES",
     "RAG_MODES",
     "RAG_RETRIEVE",
     "RAG_RETRIEVE_AND_GENERATE",
@@ -54,6 +56,7 @@ __all__ = [
     "model_import_job_rules",
     "rag_mode",
     "task_types",
+    "task_types_for",
 ]
 
 _OPERATION = "CreateEvaluationJob"
@@ -88,9 +91,20 @@ def task_types() -> tuple[str, ...]:
     return _TASK_TYPES
 
 
-_TASK_TYPES: tuple[str, ...] = tuple(
-    shape_for_path(_OPERATION, "evaluationConfig.automated.datasetMetricConfigs[0].taskType").enum
+_TASK_TYPE_SHAPE = shape_for_path(
+    _OPERATION, "evaluationConfig.automated.datasetMetricConfigs[0].taskType"
 )
+_TASK_TYPES: tuple[str, ...] = tuple(_TASK_TYPE_SHAPE.enum)
+
+
+def task_types_for(kind: str) -> tuple[str, ...]:
+    """Task types a form of this kind offers, its default first. Judge and RAG jobs default to
+    General, as AWS's own examples do; it is accepted beyond the model's enum (the contract's
+    EXTRA_ENUM_VALUES, with the link). Programmatic and human jobs offer the model's enum."""
+    if kind in (KIND_JUDGE, KIND_RAG):
+        return EXTRA_ENUM_VALUES.get(_TASK_TYPE_SHAPE.name, ()) + _TASK_TYPES
+    return _TASK_TYPES
+
 
 # Built-in prompt datasets per task type. The API names are the ones the API reference lists
 # (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_EvaluationDataset.html, also in
@@ -171,6 +185,28 @@ MODEL_COUNTS: dict[str, tuple[int, int]] = {
     KIND_JUDGE: (1, 1),
     KIND_HUMAN: (1, 2),
     KIND_RAG: (0, 0),
+}
+
+
+# Service quotas per account and Region, with AWS's defaults; only imported models is
+# adjustable at AWS. The dashboard warns from these before Bedrock refuses; the local Bedrock
+# enforces them (settable there). The names are the Service Quotas console's.
+# https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock
+QUOTAS: dict[str, int] = {
+    "concurrent_automatic_evaluation_jobs": 20,  # programmatic, judge and RAG
+    "concurrent_human_evaluation_jobs": 10,
+    "evaluation_jobs": 5000,
+    "concurrent_model_import_jobs": 1,
+    "imported_models": 3,
+}
+QUOTA_NAMES: dict[str, str] = {
+    "concurrent_automatic_evaluation_jobs": "Number of concurrent automatic model evaluation jobs",
+    "concurrent_human_evaluation_jobs": (
+        "Number of concurrent model evaluation jobs that use human workers"
+    ),
+    "evaluation_jobs": "Number of model evaluation jobs",
+    "concurrent_model_import_jobs": "Concurrent model import jobs",
+    "imported_models": "Imported models per account",
 }
 
 

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 
-from jobs.models import EvaluationJob
+from jobs.bedrock import rules
+from jobs.models import EvaluationJob, StatusCount
 from jobs.pagination import KeysetPage
 from jobs.selectors.mirror import (
     MirrorFilters,
@@ -252,3 +253,52 @@ def evaluation_job_layout(*, job: EvaluationJob) -> EvaluationJobLayout:
         layout.human_flow_arn = flow.get("flowDefinitionArn", "")
         layout.human_instructions = flow.get("instructions", "")
     return layout
+
+
+# --- service quotas --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    """How much of one of Bedrock's quotas the account uses, as the mirror last saw it."""
+
+    used: int
+    limit: int
+    what: str  # e.g. "automatic evaluation jobs running"
+
+    @property
+    def full(self) -> bool:
+        return self.used >= self.limit
+
+    @property
+    def near(self) -> bool:
+        """Within a tenth of the quota (or full)."""
+        return self.used >= self.limit - max(1, self.limit // 10)
+
+    def __str__(self) -> str:
+        return f"{self.used:,} of {self.limit:,} {self.what}"
+
+
+def evaluation_job_running_usage(*, kind: str) -> QuotaUsage:
+    """Running (InProgress or Stopping) evaluation jobs of the quota `kind` counts against:
+    human jobs have their own; programmatic, judge and RAG jobs share the automatic one.
+    Few rows: the count uses the (status, created_at) index."""
+    human = kind == rules.KIND_HUMAN
+    running = EvaluationJob.objects.filter(listed=True, status__in=EvaluationJob.RUNNING)
+    running = running.filter(job_type="Human") if human else running.exclude(job_type="Human")
+    name = "concurrent_human_evaluation_jobs" if human else "concurrent_automatic_evaluation_jobs"
+    what = "human" if human else "automatic"
+    return QuotaUsage(
+        used=running.count(), limit=rules.QUOTAS[name], what=f"{what} evaluation jobs running"
+    )
+
+
+def evaluation_job_total_usage() -> QuotaUsage:
+    """Evaluation jobs the account holds, from the per-status counts the sync keeps (no
+    COUNT(*) over the mirror)."""
+    counts = StatusCount.objects.filter(kind=KIND).values_list("count", flat=True)
+    return QuotaUsage(
+        used=sum(counts),
+        limit=rules.QUOTAS["evaluation_jobs"],
+        what="evaluation jobs in this account and Region",
+    )

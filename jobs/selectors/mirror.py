@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 
-from jobs.bedrock.contract import service_model
+from jobs.bedrock.contract import enum_values
 from jobs.models import AuditEntry, MirroredResource, StatusCount
 from jobs.pagination import KeysetPage, keyset_page, page_scope
 
@@ -25,8 +25,9 @@ COUNT_TIMEOUT_MS = 500
 
 
 def enum(shape: str) -> tuple[str, ...]:
-    """An enum of Bedrock's service model, so a new status shows up by itself."""
-    return tuple(service_model().shape_for(shape).enum)
+    """An enum of Bedrock's service model, so a new status shows up by itself; with the values
+    AWS is known to accept beyond it (contract.EXTRA_ENUM_VALUES: a General task type)."""
+    return enum_values(shape)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ LIST = mirror.MirrorList(
         deletion_views.list_selection_context(request, filters=filters, jobs=items)
         | stop_selection_context(request, filters=filters)
         | result_views.compare_selection_context(request, items=items)
+        | {"total_quota": selectors.evaluation_job_total_usage()}
     ),
     row_context=lambda request, job: (
         deletion_views.row_selection_context(request, job=job)

@@ -34,6 +34,7 @@ from jobs.forms.evaluation import EvaluationJobForm
 from jobs.models import EvaluationJob, EvaluationJobSubmission
 from jobs.permissions import OPERATE, requires
 from jobs.selectors import evaluation_jobs as selectors
+from jobs.selectors.evaluation_jobs import evaluation_job_running_usage
 from jobs.tags import resource_tags
 from jobs.views import submitting
 from jobs.views.links import link
@@ -370,6 +371,7 @@ def _form_context(
         "choices_vals": json.dumps({"part": "choices"}),
         "clone_of": clone_of,
         "notice": notice,
+        "quota": evaluation_job_running_usage(kind=kind),
     }
 
 
@@ -480,10 +482,17 @@ def _render_review(request: HttpRequest, form: EvaluationJobForm, data: QueryDic
         cli="create-evaluation-job",
         payload=_encode_payload(form.kind, data, uuid.uuid4().hex),
     )
+    quota = evaluation_job_running_usage(kind=form.kind)
     context |= {
         "kind": form.kind,
         "kind_label": rules.KIND_LABELS[form.kind],
         "urls": _urls(form.kind),
+        "quota_warning": (
+            f"{quota} already, Bedrock's quota for this account and Region (not adjustable): "
+            "it will refuse this job until one of them finishes."
+            if quota.full
+            else ""
+        ),
     }
     return render(request, REVIEW_TEMPLATE, context)
 

@@ -117,6 +117,14 @@ def model_import_job_new(request: HttpRequest) -> HttpResponse:
     )
     operation = ModelImportJobForm.operation
     context |= {"urls": _urls(), "list_label": "Import jobs", "operation": operation}
+    running = next(iter(selectors.model_import_jobs_running(limit=1)), None)
+    if running is not None:
+        # Concurrent model import jobs: 1, not adjustable.
+        # https://docs.aws.amazon.com/general/latest/gr/bedrock.html#limits_bedrock
+        context["quota_warning"] = (
+            f"The import job {running.name} is still in progress, and Bedrock runs one import "
+            "at a time: it will refuse this one until that one ends."
+        )
     return render(request, REVIEW_TEMPLATE, context)
 
 

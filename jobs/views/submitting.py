@@ -92,11 +92,16 @@ def submission_redirect(
 def report_failure(form: Any, submission: EvaluationJobSubmission) -> None:
     """Bedrock's final error for `submission` on the form's fields (see jobs.forms)."""
     form.is_valid()
-    for violation in submissions.submission_violations(submission=submission):
+    violations = submissions.submission_violations(submission=submission)
+    for violation in violations:
         if violation.path:
             form.report(violation)
         else:
             form.add_error(None, violation.message)
+    if violations and getattr(form, "_valid", None):
+        # The fields were fine; Bedrock's refusal is what is wrong. Without this the cached
+        # "valid" hid the page's error summary, and with it every non-field refusal.
+        form._valid = False
 
 
 def submission_page(

@@ -37,11 +37,20 @@ _UNMODELLED_STATUS = {
 class ServiceError(Exception):
     """An error answered in the service's wire format: x-amzn-ErrorType + {"message": ...}."""
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int | None = None,
+        *,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
+        # Other members of the error shape (e.g. TooManyTagsException's resourceName).
+        self.extra = extra or {}
 
 
 def error_status(service: ServiceModel, code: str) -> int:
@@ -60,7 +69,7 @@ def error_response(service: ServiceModel, err: ServiceError) -> tuple[int, dict[
     the x-amzn-ErrorType header and the message from the body's "message" key."""
     status = err.status or error_status(service, err.code)
     headers = {"x-amzn-ErrorType": err.code, "Content-Type": "application/json"}
-    return status, headers, json.dumps({"message": err.message}).encode()
+    return status, headers, json.dumps({**err.extra, "message": err.message}).encode()
 
 
 # --- Routing -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Every evaluation job is built as the CreateEvaluationJob request a person would 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import string
 from dataclasses import dataclass, field
@@ -124,10 +125,24 @@ class Seed:
     import_jobs: list[SeededImportJob] = field(default_factory=list)
 
 
+# A running job drawn when its concurrency quota is full is seeded finished instead.
+_FINISHED_INSTEAD = {"InProgress": "Completed", "Stopping": "Stopped"}
+
+
 class _Gen:
-    def __init__(self, random_seed: int, region: str, account_id: str, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        random_seed: int,
+        region: str,
+        account_id: str,
+        now: dt.datetime,
+        room: dict[str, int] | None = None,
+    ) -> None:
         # Seeded, reproducible data, not secrets: the stdlib generator is the right tool.
         self.rng = random.Random(random_seed)  # noqa: S311
+        # Free concurrency slots (running automatic and human evaluation jobs, running imports):
+        # seeded data stays within the account's quotas, as a real account's would.
+        self.room = {"automatic": math.inf, "human": math.inf, "import": math.inf} | (room or {})
         self.region = region
         self.account = account_id
         self.now = now
@@ -404,6 +419,12 @@ class _Gen:
     def evaluation_job(self, i: int) -> SeededEvaluationJob:
         kind, request = self.evaluation_request(i)
         status = self.pick(_EVALUATION_STATUS_WEIGHTS)
+        if status in _FINISHED_INSTEAD:
+            slot = "human" if kind == "human" else "automatic"
+            if self.room[slot] >= 1:
+                self.room[slot] -= 1
+            else:
+                status = _FINISHED_INSTEAD[status]
         nominal = NOMINAL_SECONDS[
             "human" if kind == "human" else "rag" if kind == "rag" else "automated"
         ]
@@ -465,6 +486,11 @@ class _Gen:
             request["jobTags"] = tags
             request["importedModelTags"] = tags
         status = self.pick(_IMPORT_STATUS_WEIGHTS)
+        if status == "InProgress":
+            if self.room["import"] >= 1:
+                self.room["import"] -= 1
+            else:
+                status = "Completed"
         arn = f"arn:aws:bedrock:{self.region}:{self.account}:model-import-job/{self.ident()}"
         if status == "InProgress":
             created = self.ago(0.5)
@@ -496,7 +522,7 @@ class _Gen:
                 instruct_supported=self.rng.random() < 0.8,
                 custom_model_units={
                     "customModelUnitsPerModelCopy": self.rng.randint(1, 4),
-                    "customModelUnitsVersion": "1.0",
+                    "customModelUnitsVersion": "v1.0",
                 },
             )
         else:
@@ -507,10 +533,19 @@ class _Gen:
 
 
 def generate(
-    count: int, random_seed: int, *, region: str, account_id: str, now: dt.datetime
+    count: int,
+    random_seed: int,
+    *,
+    region: str,
+    account_id: str,
+    now: dt.datetime,
+    room: dict[str, int] | None = None,
 ) -> Seed:
-    """``count`` evaluation jobs plus ``max(1, count // 10)`` import jobs (none for count 0)."""
-    gen = _Gen(random_seed, region, account_id, now)
+    """``count`` evaluation jobs plus ``max(1, count // 10)`` import jobs (none for count 0).
+
+    ``room``: free concurrency slots {"automatic", "human", "import"} (unbounded if absent);
+    a running job drawn beyond them is seeded finished instead."""
+    gen = _Gen(random_seed, region, account_id, now, room)
     seed = Seed()
     seed.evaluation_jobs = [gen.evaluation_job(i) for i in range(count)]
     imports = max(1, count // 10) if count > 0 else 0

@@ -30,13 +30,28 @@ Control API (JSON in and out; errors in the AWS format):
     POST /_local/outputs/flush  {"timeout": s (0-120, default 30)}: wait until no write is
                                 pending, then answer as GET /_local/outputs (+ "flushed": bool)
 
+    GET  /_local/quotas         {"concurrent_automatic_evaluation_jobs": 20, ...} (store.py's
+                                QUOTA_DEFAULTS) and "usage": what counts against each now
+    POST /_local/quotas         any of those keys with a whole number; answers as GET
+    GET  /_local/errors         the pending injected errors
+    POST /_local/errors         {"operation": "CreateEvaluationJob", "code":
+                                "AccessDeniedException", "count": N | "rate": 0..1,
+                                "message": optional}: the next N calls (or that share of calls)
+                                of the operation fail with that code, which must be one botocore
+                                models for the operation; answered with the model's HTTP status
+    POST /_local/errors/reset   forget every injected error ({})
+
 With ``s3_endpoint_url`` (``--s3-endpoint-url``), each evaluation job that becomes Completed
 (timer, forced status or seed) has its outputs written into that S3 under its
 outputDataConfig.s3Uri by a background thread (outputs.py, output_writer.py); without it,
 nothing is written.
 
 Behaviour worth knowing: a job whose name contains "fail" ends Failed; a forced status sticks
-(pending transitions are cancelled); reset keeps the fault settings.
+(pending transitions are cancelled); reset keeps the fault settings, the injected errors and
+the quotas.  Quotas start at AWS's defaults and are enforced on the Create operations
+(ServiceQuotaExceededException naming the quota); seeding stays within the concurrency quotas
+(a running job beyond them is seeded finished) and raises the imported-models quota to what it
+seeded, as an account that asked for more.
 """
 
 from __future__ import annotations
@@ -45,6 +60,7 @@ import contextlib
 import json
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -54,7 +70,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from jobs.bedrock.contract import service_model, validate
+from jobs.bedrock.contract import aws_validation_message, service_model, validate
 from jobs.bedrock.local import outputs, protocol
 from jobs.bedrock.local import seed as seeding
 from jobs.bedrock.local.output_writer import OutputWriter
@@ -177,6 +193,110 @@ class Faults:
         }
 
 
+def _modelled_errors(operation: str) -> dict[str, int]:
+    """{error code: HTTP status} botocore models for `operation`."""
+    op = service_model().operation_model(operation)
+    return {
+        shape.name: int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
+        for shape in op.error_shapes
+    }
+
+
+# IAM actions are the operation names: bedrock:CreateEvaluationJob, ...
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonbedrock.html
+def _error_message(operation: str, code: str, account_id: str, region: str) -> str:
+    if code == "AccessDeniedException":
+        return (
+            f"User: arn:aws:sts::{account_id}:assumed-role/DashboardRole/session is not "
+            f"authorized to perform: bedrock:{operation} on resource: "
+            f"arn:aws:bedrock:{region}:{account_id}:* because no identity-based policy "
+            "allows the bedrock:" + operation + " action"
+        )
+    shape = service_model().shape_for(code)
+    return re.sub(r"<[^>]+>", "", shape.documentation or "").strip() or code
+
+
+class ErrorInjections:
+    """Errors made to order: the next N calls, or a share of calls, of one operation answer one
+    of the error codes botocore models for it."""
+
+    def __init__(self, *, account_id: str, region: str, random_seed: int) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(random_seed + 1)  # noqa: S311 - fault draws, not secrets
+        self._account_id = account_id
+        self._region = region
+        # operation -> [{"code", "count" | "rate", "message"}], first match wins.
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+
+    def add(
+        self,
+        operation: str,
+        code: str,
+        *,
+        count: int | None = None,
+        rate: float | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        if operation not in OPERATIONS:
+            raise ValueError(f"operation must be one of: {', '.join(OPERATIONS)}")
+        modelled = _modelled_errors(operation)
+        if code not in modelled:
+            raise ValueError(
+                f"{code} is not an error botocore models for {operation}; "
+                f"modelled: {', '.join(modelled)}"
+            )
+        if (count is None) == (rate is None):
+            raise ValueError("give exactly one of count (next N calls) and rate (0..1)")
+        if count is not None and (isinstance(count, bool) or int(count) != count or count < 1):
+            raise ValueError("count must be a whole number >= 1")
+        if rate is not None and not 0.0 < float(rate) <= 1.0:
+            raise ValueError("rate must be within (0, 1]")
+        if message is not None and not isinstance(message, str):
+            raise ValueError("message must be a string")
+        entry = {
+            "operation": operation,
+            "code": code,
+            "status": modelled[code],
+            "count": None if count is None else int(count),
+            "rate": None if rate is None else float(rate),
+            "message": message or _error_message(operation, code, self._account_id, self._region),
+        }
+        with self._lock:
+            self._pending.setdefault(operation, []).append(entry)
+        return dict(entry)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+
+    def as_list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(e) for entries in self._pending.values() for e in entries]
+
+    def admit(self, operation: str) -> None:
+        """Raise the error injected for this call of `operation`, if any."""
+        with self._lock:
+            entries = self._pending.get(operation)
+            if not entries:
+                return
+            for entry in entries:
+                if entry["count"] is not None:
+                    entry["count"] -= 1
+                    if entry["count"] == 0:
+                        entries.remove(entry)
+                    break
+                if self._rng.random() < entry["rate"]:
+                    break
+            else:
+                return
+        extra = {}
+        if entry["code"] == "TooManyTagsException":
+            extra["resourceName"] = (
+                f"arn:aws:bedrock:{self._region}:{self._account_id}:model-import-job/injected"
+            )
+        raise ServiceError(entry["code"], entry["message"], entry["status"], extra=extra)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -274,6 +394,7 @@ class LocalBedrock:
         throttle_rate: float = 0.0,
         s3_endpoint_url: str | None = None,
         output_prompts: int | None = None,
+        quotas: dict[str, int] | None = None,
     ) -> None:
         self.region = region
         self.account_id = account_id
@@ -285,6 +406,8 @@ class LocalBedrock:
         self.store = Store(
             region=region, account_id=account_id, clock=self.clock, random_seed=random_seed
         )
+        if quotas:
+            self.store.set_quotas(**quotas)
         self.faults = Faults(
             throttle_rps=throttle_rps,
             throttle_rate=throttle_rate,
@@ -292,6 +415,7 @@ class LocalBedrock:
             latency_ms=latency_ms,
             random_seed=random_seed,
         )
+        self.errors = ErrorInjections(account_id=account_id, region=region, random_seed=random_seed)
         self._calls: Counter[str] = Counter()
         self._sends: dict[str, list[float]] = {}
         self._calls_lock = threading.Lock()
@@ -368,17 +492,63 @@ class LocalBedrock:
     # --- Python control API ----------------------------------------------------------------
 
     def seed(self, count: int = 100, random_seed: int | None = None) -> dict[str, int]:
-        """Add ``count`` evaluation jobs (and count // 10 import jobs with their models)."""
+        """Add ``count`` evaluation jobs (and count // 10 import jobs with their models).
+
+        Running jobs stay within the concurrency quotas (those drawn beyond them are seeded
+        finished); the imported-models quota is raised to what the account then holds, as a
+        real account would have asked for. The total of evaluation jobs is not capped, so
+        benchmarks can seed more than 5,000 (CreateEvaluationJob is then refused)."""
         if count < 0:
             raise ValueError("count must not be negative")
-        data = seeding.generate(
-            count,
-            self.random_seed if random_seed is None else random_seed,
-            region=self.region,
-            account_id=self.account_id,
-            now=self.store._now(),
-        )
-        return self.store.load_seed(data)
+        with self.store.lock:
+            usage, quotas = self.store.usage(), self.store.quotas
+            room = {
+                "automatic": quotas["concurrent_automatic_evaluation_jobs"]
+                - usage["concurrent_automatic_evaluation_jobs"],
+                "human": quotas["concurrent_human_evaluation_jobs"]
+                - usage["concurrent_human_evaluation_jobs"],
+                "import": quotas["concurrent_model_import_jobs"]
+                - usage["concurrent_model_import_jobs"],
+            }
+            data = seeding.generate(
+                count,
+                self.random_seed if random_seed is None else random_seed,
+                region=self.region,
+                account_id=self.account_id,
+                now=self.store._now(),
+                room=room,
+            )
+            counts = self.store.load_seed(data)
+            held = self.store.usage()["imported_models"]
+            if held > quotas["imported_models"]:
+                logger.info("seeding raised the imported-models quota to %d", held)
+                self.store.set_quotas(imported_models=held)
+        return counts
+
+    def set_quotas(self, **values: int) -> dict[str, int]:
+        """Change the quotas named (store.QUOTA_DEFAULTS: AWS's defaults); returns them all."""
+        return self.store.set_quotas(**values)
+
+    def get_quotas(self) -> dict[str, Any]:
+        return {**self.store.quotas, "usage": self.store.usage()}
+
+    def inject_error(
+        self,
+        operation: str,
+        code: str,
+        *,
+        count: int | None = None,
+        rate: float | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """Make the next `count` calls (or a `rate` share of calls) of `operation` fail with
+        `code`, one of the errors botocore models for it, with the model's HTTP status and
+        `message` (default: AWS's documented meaning; for AccessDeniedException the missing
+        bedrock:<Operation> action, as IAM words it)."""
+        return self.errors.add(operation, code, count=count, rate=rate, message=message)
+
+    def clear_errors(self) -> None:
+        self.errors.clear()
 
     def set_faults(
         self,
@@ -490,13 +660,11 @@ class LocalBedrock:
             self._calls[op.name] += 1
         self._log_sends(op.name, body)
         self.faults.admit(op.name)
+        self.errors.admit(op.name)
         params = protocol.parse_request(op, labels, query, dict(headers.items()), body)
         violations = validate(op.name, params)
         if violations:
-            raise ServiceError(
-                "ValidationException",
-                "; ".join(f"{v.path or 'request'}: {v.message}" for v in violations),
-            )
+            raise ServiceError("ValidationException", aws_validation_message(violations, params))
         result = self.store.handle(op.name, params)
         return protocol.serialize_response(op, result)
 
@@ -543,6 +711,28 @@ class LocalBedrock:
                     raise ServiceError("ValidationException", "timeout must be within 0..120")
                 flushed = self.flush_outputs(timeout)
                 result = {**self.outputs_status(), "flushed": flushed}
+            elif route == ("GET", "/_local/quotas"):
+                result = self.get_quotas()
+            elif route == ("POST", "/_local/quotas"):
+                self.set_quotas(**data)
+                result = self.get_quotas()
+            elif route == ("GET", "/_local/errors"):
+                result = self.errors.as_list()
+            elif route == ("POST", "/_local/errors"):
+                known = {"operation", "code", "count", "rate", "message"}
+                unknown = set(data) - known
+                if unknown:
+                    raise ServiceError("ValidationException", f"unknown key(s): {sorted(unknown)}")
+                result = self.inject_error(
+                    str(data.get("operation")),
+                    str(data.get("code")),
+                    count=data.get("count"),
+                    rate=data.get("rate"),
+                    message=data.get("message"),
+                )
+            elif route == ("POST", "/_local/errors/reset"):
+                self.clear_errors()
+                result = {}
             elif route == ("POST", "/_local/calls/reset"):
                 self.reset_call_counts()
                 result = {}

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobs.bedrock import rules
+from jobs.bedrock.contract import aws_validation_message
 from jobs.bedrock.local.protocol import CachedStructure, ServiceError
 
 UTC = dt.UTC
@@ -61,6 +62,14 @@ DELETABLE = frozenset({"Completed", "Failed", "Stopped"})
 FAIL_MARKER = "fail"
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+
+# Service quotas, AWS's defaults and names, from the one table in jobs.bedrock.rules. Here
+# every quota can be set (flags of `manage.py bedrock_local`, POST /_local/quotas,
+# LocalBedrock.set_quotas) so tests and demos can model an account that asked for more.
+QUOTA_DEFAULTS: dict[str, int] = dict(rules.QUOTAS)
+QUOTA_NAMES: dict[str, str] = dict(rules.QUOTA_NAMES)
+# Evaluation jobs that occupy a concurrency slot: running, or winding down after a stop.
+RUNNING_EVALUATION_STATUSES = frozenset({"InProgress", "Stopping"})
 
 
 def _not_found(message: str) -> ServiceError:
@@ -240,6 +249,8 @@ class Store:
         # Not re-seeded by reset(): ids after a reset never repeat ids handed out before it,
         # which a client's own records (the dashboard's mirror) may still hold.
         self._rng = random.Random(random_seed)  # noqa: S311 - ids of fakes, not secrets
+        # Settings, like the faults: reset() keeps them.
+        self.quotas: dict[str, int] = dict(QUOTA_DEFAULTS)
         self._clear()
 
     # --- bookkeeping -----------------------------------------------------------------------
@@ -257,13 +268,54 @@ class Store:
         self.models: dict[str, ImportedModel] = {}
         self._model_names: dict[str, str] = {}
         self._model_index = SortedIndex()
-        self._idempotency: dict[tuple[str, str], str] = {}
+        self._idempotency: dict[tuple[str, str], tuple[str, str]] = {}  # -> (arn, body)
         self._events: list[tuple[float, int, str, int, str]] = []
+        # ARNs occupying each concurrency slot ("automatic", "human", "import"), kept up to
+        # date on every status change, so a quota check does not scan every job.
+        self._running: dict[str, set[str]] = {"automatic": set(), "human": set(), "import": set()}
         self._seq = 0
 
     def reset(self) -> None:
         with self.lock:
             self._clear()
+
+    # --- quotas ----------------------------------------------------------------------------
+
+    def set_quotas(self, **values: Any) -> dict[str, int]:
+        """Change the quotas named (see QUOTA_DEFAULTS), leave the others; returns them all."""
+        unknown = set(values) - set(QUOTA_DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown quota(s): {sorted(unknown)}; known: {list(QUOTA_DEFAULTS)}")
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"quota {name} must be a whole number >= 0")
+        with self.lock:
+            self.quotas.update(values)
+            return dict(self.quotas)
+
+    def usage(self) -> dict[str, int]:
+        """What counts against each quota now."""
+        with self.lock:
+            self.tick()
+            automatic, human = len(self._running["automatic"]), len(self._running["human"])
+            importing = len(self._running["import"])
+            return {
+                "concurrent_automatic_evaluation_jobs": automatic,
+                "concurrent_human_evaluation_jobs": human,
+                "evaluation_jobs": len(self.evaluation_jobs),
+                "concurrent_model_import_jobs": importing,
+                # An import under way will add a model when it completes.
+                "imported_models": len(self.models) + importing,
+            }
+
+    def _check_quota(self, name: str, used: int) -> None:
+        limit = self.quotas[name]
+        if used >= limit:
+            raise ServiceError(
+                "ServiceQuotaExceededException",
+                f"You have reached the service quota '{QUOTA_NAMES[name]}' ({limit} in "
+                f"{self.region} for account {self.account_id}; {used} in use).",
+            )
 
     def _now(self) -> dt.datetime:
         return to_datetime(self.clock.real())
@@ -299,6 +351,7 @@ class Store:
         record.modified = max(when, record.created)
         record.gen += 1
         record.summary = None
+        self._track(record)
         self._completed(record)
 
     def _completed(self, record: Any) -> None:
@@ -308,6 +361,20 @@ class Store:
             and isinstance(record, EvaluationJob)
         ):
             self.on_evaluation_completed(record)
+
+    def _track(self, record: Any, *, gone: bool = False) -> None:
+        """Keep `record` in (or out of) the concurrency slot it occupies while running."""
+        if isinstance(record, EvaluationJob):
+            slot = "human" if "human" in record.request["evaluationConfig"] else "automatic"
+            running = record.status in RUNNING_EVALUATION_STATUSES
+        elif isinstance(record, ImportJob):
+            slot, running = "import", record.status == "InProgress"
+        else:
+            return
+        if running and not gone:
+            self._running[slot].add(record.arn)
+        else:
+            self._running[slot].discard(record.arn)
 
     # --- dispatch --------------------------------------------------------------------------
 
@@ -322,16 +389,49 @@ class Store:
     # --- idempotency -----------------------------------------------------------------------
 
     def _idempotent(self, operation: str, params: dict[str, Any]) -> str | None:
-        """The ARN an earlier request with this clientRequestToken created, if any.  Bedrock
-        "ignores the request, but does not return an error" on a repeated token.
-        https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateEvaluationJob.html"""
+        """The ARN an earlier request with this clientRequestToken created, if that request
+        had the same body and its job still exists. Bedrock "ignores the request, but does not
+        return an error" on a repeated token.
+        https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateEvaluationJob.html
+
+        A token is a promise that the request is the same one, so:
+        - the same token with another body is refused with ConflictException: the request
+          conflicts with the earlier one under that token (it is well-formed, so not a
+          ValidationException; AWS's Smithy guidance calls this an idempotency conflict);
+        - the same token after its job was deleted is refused with ConflictException too:
+          handing back the deleted job's ARN (which answers 404) would mislead, and creating
+          a second job under one token would break "at most one job per token"."""
         token = params.get("clientRequestToken")
-        return None if token is None else self._idempotency.get((operation, token))
+        if token is None:
+            return None
+        remembered = self._idempotency.get((operation, token))
+        if remembered is None:
+            return None
+        arn, digest = remembered
+        if digest != self._body_digest(params):
+            raise ServiceError(
+                "ConflictException",
+                f"The clientRequestToken {token} was already used with a different request; "
+                "use a new token for a new request.",
+            )
+        if self._record(arn) is None or getattr(self._record(arn), "status", "") == "Deleting":
+            raise ServiceError(
+                "ConflictException",
+                f"The clientRequestToken {token} belongs to a job that was deleted ({arn}); "
+                "use a new token to create a new job.",
+            )
+        return arn
 
     def _remember_token(self, operation: str, params: dict[str, Any], arn: str) -> None:
         token = params.get("clientRequestToken")
         if token is not None:
-            self._idempotency[(operation, token)] = arn
+            self._idempotency[(operation, token)] = (arn, self._body_digest(params))
+
+    @staticmethod
+    def _body_digest(params: dict[str, Any]) -> str:
+        body = {k: v for k, v in params.items() if k != "clientRequestToken"}
+        raw = json.dumps(body, sort_keys=True, default=str).encode()
+        return hashlib.sha256(raw).hexdigest()
 
     # --- pagination ------------------------------------------------------------------------
 
@@ -436,13 +536,24 @@ class Store:
             return {"jobArn": existing}
         violations = rules.evaluation_job_rules(params)
         if violations:
-            raise ServiceError("ValidationException", "; ".join(f"{p}: {m}" for p, m in violations))
+            raise ServiceError("ValidationException", aws_validation_message(violations, params))
         name = params["jobName"]
         if name in self._evaluation_names:
             # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateEvaluationJob.html
             # "Names must unique with your AWS account, and your account's AWS region."
             raise ServiceError(
                 "ConflictException", f"An evaluation job named {name} already exists."
+            )
+        usage = self.usage()
+        self._check_quota("evaluation_jobs", usage["evaluation_jobs"])
+        if "human" in params["evaluationConfig"]:
+            self._check_quota(
+                "concurrent_human_evaluation_jobs", usage["concurrent_human_evaluation_jobs"]
+            )
+        else:
+            self._check_quota(
+                "concurrent_automatic_evaluation_jobs",
+                usage["concurrent_automatic_evaluation_jobs"],
             )
         now = self._now()
         request = {k: v for k, v in params.items() if k not in ("clientRequestToken", "jobTags")}
@@ -464,6 +575,7 @@ class Store:
         return {"jobArn": job.arn}
 
     def _add_evaluation_job(self, job: EvaluationJob) -> None:
+        self._track(job)
         self.evaluation_jobs[job.arn] = job
         self._evaluation_names[job.name] = job.arn
         self._evaluation_index.add(job.key)
@@ -483,6 +595,7 @@ class Store:
         if job.status != "Deleting":
             return
         del self.evaluation_jobs[job.arn]
+        self._track(job, gone=True)
         if self._evaluation_names.get(job.name) == job.arn:
             del self._evaluation_names[job.name]
         self._evaluation_index.remove(job.key)
@@ -675,7 +788,7 @@ class Store:
             return {"jobArn": existing}
         violations = rules.model_import_job_rules(params)
         if violations:
-            raise ServiceError("ValidationException", "; ".join(f"{p}: {m}" for p, m in violations))
+            raise ServiceError("ValidationException", aws_validation_message(violations, params))
         name, model_name = params["jobName"], params["importedModelName"]
         # Import jobs cannot be deleted, so a job name is taken for good; a model name is
         # taken by a model or by an import job still creating it.
@@ -691,6 +804,14 @@ class Store:
             raise ServiceError(
                 "ConflictException", f"An imported model named {model_name} already exists."
             )
+        # The imported-models quota is checked here, when the job is created, not when it
+        # would complete: the job could only end Failed, and CreateModelImportJob models
+        # ServiceQuotaExceededException for exactly this (an import job in progress counts as
+        # the model it will create).
+        # https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateModelImportJob.html
+        usage = self.usage()
+        self._check_quota("concurrent_model_import_jobs", usage["concurrent_model_import_jobs"])
+        self._check_quota("imported_models", usage["imported_models"])
         now = self._now()
         request = {
             k: v
@@ -716,6 +837,7 @@ class Store:
         return {"jobArn": job.arn}
 
     def _add_import_job(self, job: ImportJob) -> None:
+        self._track(job)
         self.import_jobs[job.arn] = job
         self._import_names[job.name] = job.arn
         self._import_index.add(job.key)
@@ -755,7 +877,7 @@ class Store:
             instruct_supported=True,
             custom_model_units={
                 "customModelUnitsPerModelCopy": 1 + self._rng.randrange(4),
-                "customModelUnitsVersion": "1.0",
+                "customModelUnitsVersion": "v1.0",
             },
             tags=list(job.request.get("_modelTags", [])),
         )

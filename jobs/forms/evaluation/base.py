@@ -53,6 +53,7 @@ TASK_TYPE_LABELS = {
     "QuestionAndAnswer": "Question and answer",
     "Classification": "Text classification",
     "Custom": "Custom",
+    "General": "General (as AWS's judge and RAG examples)",
 }
 DATASET_LABELS = {
     "Builtin.T-Rex": "T-REx",
@@ -75,9 +76,10 @@ RATING_METHOD_LABELS = {
 }
 
 
-def task_type_choices() -> list[tuple[str, str]]:
+def task_type_choices(kind: str | None = None) -> list[tuple[str, str]]:
+    tasks = rules.task_types() if kind is None else rules.task_types_for(kind)
     return [("", "Choose a task type")] + [
-        (task, TASK_TYPE_LABELS.get(task, task)) for task in rules.task_types()
+        (task, TASK_TYPE_LABELS.get(task, task)) for task in tasks
     ]
 
 
@@ -218,6 +220,10 @@ class DatasetMetricForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
+        if kind in (rules.KIND_JUDGE, rules.KIND_RAG):
+            # General first and by default, as AWS's judge and RAG examples send it.
+            self.fields["task_type"].choices = task_type_choices(kind)
+            self.fields["task_type"].initial = rules.task_types_for(kind)[0]
         task = self["task_type"].value() or None
         self.fields["metrics"].choices = metric_choices(
             kind, task_type=task, mode=mode, custom_metric_names=custom_metric_names

@@ -59,10 +59,23 @@ class Command(BaseCommand):
             help="most prompts per dataset in written outputs (each dataset gets 50 up to this; "
             "default 200, at most 1000)",
         )
+        # One flag per service quota, AWS's default unless given (e.g. --quota-imported-models
+        # 50 for an account that asked for more imported models).
+        from jobs.bedrock.local.store import QUOTA_DEFAULTS, QUOTA_NAMES
+
+        for name, default in QUOTA_DEFAULTS.items():
+            parser.add_argument(
+                f"--quota-{name.replace('_', '-')}",
+                dest=f"quota_{name}",
+                type=int,
+                default=None,
+                help=f"{QUOTA_NAMES[name]} (AWS's default: {default})",
+            )
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Imported here, not at module level: the local Bedrock is not part of the product.
         from jobs.bedrock.local.server import LocalBedrock
+        from jobs.bedrock.local.store import QUOTA_DEFAULTS
 
         if options["verbosity"] >= 2:
             logging.basicConfig(level=logging.DEBUG)
@@ -78,6 +91,11 @@ class Command(BaseCommand):
             random_seed=options["seed_random"],
             s3_endpoint_url=options["s3_endpoint_url"],
             output_prompts=options["output_prompts"],
+            quotas={
+                name: options[f"quota_{name}"]
+                for name in QUOTA_DEFAULTS
+                if options[f"quota_{name}"] is not None
+            },
         )
         stopping = threading.Event()
 
@@ -99,6 +117,8 @@ class Command(BaseCommand):
                     f"(random seed {options['seed_random']})."
                 )
             faults = ", ".join(f"{k}={v}" for k, v in server.get_faults().items())
+            quotas = ", ".join(f"{k}={v}" for k, v in server.store.quotas.items())
+            self.stdout.write(f"Quotas: {quotas}.")
             control = f"on at {server.url}/_local/" if server.control else "off"
             self.stdout.write(f"Faults: {faults}; control API {control}.")
             if server.outputs is not None:

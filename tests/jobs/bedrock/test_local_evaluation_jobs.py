@@ -4,10 +4,12 @@ batch delete, tags, idempotency, the state machine and every error path."""
 from __future__ import annotations
 
 import copy
+import re
 import time
 
 import pytest
 
+from jobs.bedrock.contract import aws_path
 from tests.jobs.bedrock.support import client_for, wait_for
 
 ACCOUNT = "123456789012"
@@ -281,7 +283,9 @@ def test_requests_bedrock_would_refuse_are_validation_errors(bedrock, unchecked,
     mutate(request)
     with pytest.raises(bedrock.exceptions.ValidationException) as caught:
         unchecked.create_evaluation_job(**request)
-    assert f"{path}: " in caught.value.response["Error"]["Message"]
+    message = caught.value.response["Error"]["Message"]
+    assert re.match(r"\d+ validation errors? detected: ", message)
+    assert f" at '{aws_path(path)}' failed to satisfy constraint: " in message
     assert bedrock.list_evaluation_jobs()["jobSummaries"] == []
 
 
@@ -296,9 +300,11 @@ def test_client_request_token_makes_creation_idempotent(lb, bedrock):
     request = automated_request("idem", clientRequestToken="token-123")
     first = bedrock.create_evaluation_job(**request)["jobArn"]
     again = bedrock.create_evaluation_job(**request)["jobArn"]
-    # Bedrock ignores a repeated token even when the rest differs.
-    other = bedrock.create_evaluation_job(**{**request, "jobName": "idem-two"})["jobArn"]
-    assert first == again == other
+    assert first == again
+    # A repeated token with another body is not the same request: refused, nothing created
+    # (issue 14; see Store._idempotent for why ConflictException).
+    with pytest.raises(bedrock.exceptions.ConflictException):
+        bedrock.create_evaluation_job(**{**request, "jobName": "idem-two"})
     assert len(bedrock.list_evaluation_jobs()["jobSummaries"]) == 1
     assert lb.call_counts()["CreateEvaluationJob"] == 3
     # boto3 fills in a fresh token when none is given, so plain retries create new jobs.
@@ -409,6 +415,8 @@ def test_tags_of_an_unknown_resource_are_not_found(bedrock):
 def test_concurrent_creates_are_safe(lb):
     import threading
 
+    # 40 running jobs: an account above AWS's 20 (this test is about thread safety).
+    lb.set_quotas(concurrent_automatic_evaluation_jobs=40)
     clients = [client_for(lb.url) for _ in range(4)]
     failures: list[BaseException] = []
 

@@ -101,6 +101,8 @@ def test_client_request_token_makes_an_import_idempotent(bedrock):
 def test_delete_imported_model(lb, bedrock):
     lb.set_faults(time_scale=0.001)
     bedrock.create_model_import_job(**import_request("job-d", "model-d"))
+    # One import at a time (the concurrent model import jobs quota is 1).
+    wait_for(lambda: len(bedrock.list_imported_models()["modelSummaries"]) == 1)
     bedrock.create_model_import_job(**import_request("job-e", "model-e"))
     wait_for(lambda: len(bedrock.list_imported_models()["modelSummaries"]) == 2)
     model_arn = bedrock.get_imported_model(modelIdentifier="model-e")["modelArn"]

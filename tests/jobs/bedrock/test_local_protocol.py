@@ -134,10 +134,16 @@ def test_validation_lists_every_violation_with_its_path(bedrock):
         bedrock.create_evaluation_job(**request)
     message = caught.value.response["Error"]["Message"]
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    parts = message.split("; ")
-    paths = [p.split(": ", 1)[0] for p in parts]
-    assert "jobName" in paths and "roleArn" in paths
-    assert "inferenceConfig.models[0].bedrockModel.modelIdentifier" in paths
+    # AWS's form: "N validation errors detected: Value 'x' at 'path' failed to satisfy
+    # constraint: Member must ...; ...", list members 1-based.
+    assert message.startswith("3 validation errors detected: Value 'Bad_Name' at 'jobName' ")
+    paths = re.findall(r"at '([^']+)' failed to satisfy constraint: Member must", message)
+    assert paths == [
+        "jobName",
+        "roleArn",
+        "inferenceConfig.models.1.member.bedrockModel.modelIdentifier",
+    ]
+    assert "Member must satisfy regular expression pattern: [a-z0-9](-*[a-z0-9]){0,62}" in message
 
 
 def test_querystring_members_are_typed_and_validated(lb, bedrock):
@@ -147,7 +153,11 @@ def test_querystring_members_are_typed_and_validated(lb, bedrock):
     assert status == 400 and headers["x-amzn-ErrorType"] == "ValidationException"
     assert body["message"].startswith("maxResults:")
     status, _, body = raw(lb, "GET", "/evaluation-jobs?statusEquals=Running")
-    assert status == 400 and body["message"].startswith("statusEquals: must be one of")
+    assert status == 400 and body["message"] == (
+        "1 validation error detected: Value 'Running' at 'statusEquals' failed to satisfy "
+        "constraint: Member must satisfy enum value set: "
+        "[InProgress, Completed, Failed, Stopping, Stopped, Deleting]"
+    )
     status, _, body = raw(lb, "GET", "/evaluation-jobs?creationTimeAfter=2024-01-01T00:00:00Z")
     assert status == 200 and body == {"jobSummaries": []}
 

@@ -422,7 +422,11 @@ def test_each_contract_rule_lands_on_its_field(operator_client, overrides, field
 
 def test_the_local_bedrock_applies_the_same_tag_rules(local_bedrock):
     tags = [{"key": "aws:owner", "value": "me"}]
-    with pytest.raises(ValidationError, match=r"importedModelTags\[0\]\.key: tag keys may not"):
+    with pytest.raises(
+        ValidationError,
+        match=r"at 'importedModelTags\.1\.member\.key' failed to satisfy constraint: "
+        r"Member tag keys may not",
+    ):
         create_import("import-tags", "tags-model", "s3://my-models/x/", importedModelTags=tags)
 
 
