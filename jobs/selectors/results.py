@@ -47,6 +47,15 @@ DROPS_LIMIT = 20
 CANDIDATES_LIMIT = 20
 
 
+def evaluation_results_ready_ids(*, job_ids: list[int]) -> set[str]:
+    """The resource ids of those jobs whose results are ready (the list's Compare boxes)."""
+    return set(
+        EvaluationResultSet.objects.filter(
+            job_id__in=job_ids, state=EvaluationResultSet.State.READY
+        ).values_list("job__resource_id", flat=True)
+    )
+
+
 def metric_name(metric: str) -> str:
     """ "Builtin.Correctness" -> "Correctness"; custom metric names as they are."""
     return metric.removeprefix("Builtin.")

@@ -509,13 +509,7 @@ def compare_selection_context(request: HttpRequest, *, items: list[EvaluationJob
     form they belong to. The column shows only when the page has such rows (a polled row is
     told by its URL, ?compare=1, whether its table has the column)."""
     completed = [job.pk for job in items if job.status == selectors.COMPLETED]
-    ids: set[str] = set()
-    if completed:
-        ids = set(
-            EvaluationResultSet.objects.filter(
-                job_id__in=completed, state=EvaluationResultSet.State.READY
-            ).values_list("job__resource_id", flat=True)
-        )
+    ids = selectors.evaluation_results_ready_ids(job_ids=completed) if completed else set()
     comparable = bool(ids) or (len(items) == 1 and request.GET.get("compare") == "1")
     return {
         "comparable": comparable,

@@ -92,7 +92,7 @@ def _create(lb, code, user, *, operation, submit, request):
     assert EvaluationJobSubmission.objects.filter(pk=submission.pk).exists()  # intent kept
     if code in RETRYABLE:
         assert (submission.status, submission.error_code) == ("Submitting", code)
-        submission, retry_in = submissions.evaluation_job_submission_attempt(
+        submission, retry_in = submissions.submission_attempt(
             submission_id=submission.pk
         )
         assert submission.status == "Submitted" and retry_in is None
@@ -387,7 +387,7 @@ def test_the_21st_automatic_job_is_refused_on_the_form_and_not_retried(
     assert "Number of concurrent automatic model evaluation jobs" in html
     assert local_bedrock.call_counts()["CreateEvaluationJob"] == 21
     # The resume task leaves it alone.
-    assert submissions.evaluation_job_submissions_resume() == []
+    assert submissions.submissions_resume() == []
 
 
 def test_a_second_concurrent_import_is_refused_with_a_clear_message(local_bedrock, operator):
