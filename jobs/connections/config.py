@@ -333,6 +333,21 @@ def _entry(
     return Connection(name=name, line=line, **values), []
 
 
+_TOML_AT = re.compile(r"(?P<msg>.*) \(at (?:line (?P<line>\d+), column \d+|end of document)\)")
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[int, str]:
+    """(line, message) of tomllib's error: attributes from Python 3.14, the message's
+    "(at line N, column M)" suffix before."""
+    if hasattr(exc, "lineno") and hasattr(exc, "msg"):
+        return exc.lineno, exc.msg
+    match = _TOML_AT.fullmatch(str(exc))
+    if not match:
+        return 0, str(exc)
+    line = int(match["line"]) if match["line"] else max(1, len(text.splitlines()))
+    return line, match["msg"]
+
+
 def load_connections(path: str | Path) -> tuple[Connection, ...]:
     """Read and validate a connections file: the connections in file order, or
     ConnectionsFileError naming the file, the line and every problem found."""
@@ -347,12 +362,10 @@ def load_connections(path: str | Path) -> tuple[Connection, ...]:
     except UnicodeDecodeError:
         raise ConnectionsFileError(path, [(0, "is not UTF-8 text")]) from None
     except tomllib.TOMLDecodeError as exc:
-        message = getattr(exc, "msg", str(exc))
-        if message.startswith("Cannot declare") or message.startswith("Cannot overwrite"):
+        line, message = _toml_error(exc, text)
+        if message.startswith(("Cannot declare", "Cannot overwrite")):
             message += " (a connection name or key given twice)"
-        raise ConnectionsFileError(
-            path, [(getattr(exc, "lineno", 0), f"not valid TOML: {message}")]
-        ) from None
+        raise ConnectionsFileError(path, [(line, f"not valid TOML: {message}")]) from None
     where = _line_index(text)
     connections: list[Connection] = []
     problems: list[tuple[int, str]] = []
