@@ -143,8 +143,10 @@ def test_no_secret_reaches_the_database_the_logs_or_the_page(
         assert secret not in caplog.text, "a secret in the logs"
         assert secret not in page, "a secret on the page"
     assert EXTERNAL_ID not in page and EXTERNAL_ID not in stored and EXTERNAL_ID not in caplog.text
-    # The test would see them: the page shows what it should.
+    # The scans would see them: the page, the table and the log hold what they should.
     assert "333333333333" in page and 'profile <span class="mono">team</span>' in page
+    assert "assumed-role/BedrockDashboard/dash-prod" in stored
+    assert "connection prod: account 333333333333" in caplog.text
 
 
 def _every_text_value_in_the_database() -> str:
