@@ -4,6 +4,7 @@ identity, hostile input to "Check now", and no secret in the database, the logs 
 
 from __future__ import annotations
 
+import io
 import logging
 import textwrap
 from datetime import timedelta
@@ -281,3 +282,19 @@ def test_sweeps_are_not_attributed_to_connections_they_did_not_run_for(fleet, ad
     page = admin_client_.get("/connections/").content.decode()
     assert "Evaluation jobs:" not in page
     assert page.count("not synced yet") == 4
+
+
+def test_the_command_checks_every_connection_and_fails_if_one_does(fleet, aws_env):
+    from django.core.management import CommandError, call_command
+
+    write(aws_env / "credentials", "")  # team's profile is gone
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="failed: team"):
+        call_command("connection_check", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "chain: account 111111111111 as arn:aws:iam::111111111111:user/dana"
+    assert lines[1].startswith("team: ProfileNotFound: ")
+    assert lines[2].startswith("prod: account 333333333333 as arn:aws:sts::333333333333:")
+    assert len(lines) == 4
+    with pytest.raises(CommandError, match="no connection named 'nope'"):
+        call_command("connection_check", "nope", stdout=io.StringIO())
