@@ -104,6 +104,7 @@ ERROR_CLASSES: dict[str, type[BedrockError]] = {
     "ExpiredToken": CredentialsError,
     "RegionDisabledException": AccessDeniedError,
     "Throttling": ThrottledError,
+    "ValidationError": ValidationError,
 }
 
 

@@ -19,7 +19,7 @@ from jobs.connections import UnknownConnection
 from jobs.connections.services import connection_check
 from jobs.models import ConnectionStatus, SyncRun
 from tests.conftest import free_port
-from tests.jobs.connections.conftest import moto_assumed_roles, moto_user, write
+from tests.jobs.connections.support import moto_assumed_roles, moto_user, write
 
 pytestmark = pytest.mark.django_db
 

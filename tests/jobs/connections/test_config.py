@@ -20,7 +20,7 @@ from jobs.connections import (
     default_connection,
     load_connections,
 )
-from tests.jobs.connections.conftest import write
+from tests.jobs.connections.support import write
 from tests.worker import ROOT
 
 FOUR = textwrap.dedent(

@@ -14,7 +14,7 @@ from jobs.bedrock.sts import sts_get_caller_identity
 from jobs.connections import Connection, settings_connection
 from tests.conftest import free_port
 from tests.jobs.bedrock.support import automated_request
-from tests.jobs.connections.conftest import (
+from tests.jobs.connections.support import (
     MOTO_DEFAULT_ACCOUNT,
     moto_assumed_roles,
     moto_user,
