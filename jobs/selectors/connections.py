@@ -37,15 +37,18 @@ class ConnectionRow:
         return bool(self.status and self.status.fingerprint == self.connection.fingerprint)
 
 
-def _sweeps_are_of(connection: Connection) -> bool:
+def _sweeps_owner(connections: tuple[Connection, ...]) -> str | None:
     """Sweeps record no connection yet: they run with the one built from settings, so their
-    runs belong to the connection configured exactly like it (the only one, without a file)."""
-    return dataclasses.replace(connection, name=DEFAULT_NAME) == settings_connection()
+    runs belong to the first connection configured exactly like it (the only one, without a
+    file); None if no connection is."""
+    plain = settings_connection()
+    for connection in connections:
+        if dataclasses.replace(connection, name=DEFAULT_NAME) == plain:
+            return connection.name
+    return None
 
 
-def _last_syncs(connection: Connection) -> tuple[LastSync, ...]:
-    if not _sweeps_are_of(connection):
-        return ()
+def _last_syncs() -> tuple[LastSync, ...]:
     return tuple(
         LastSync(
             kind=kind,
@@ -58,11 +61,16 @@ def _last_syncs(connection: Connection) -> tuple[LastSync, ...]:
 
 
 def connection_list() -> list[ConnectionRow]:
-    """Every configured connection, in the configuration's order."""
+    """Every configured connection, in the configuration's order. A fixed number of queries,
+    however many connections there are."""
     connections = configured_connections()
     statuses = ConnectionStatus.objects.in_bulk([c.name for c in connections])
+    owner = _sweeps_owner(connections)
+    syncs = _last_syncs() if owner else ()
     return [
-        ConnectionRow(connection=c, status=statuses.get(c.name), syncs=_last_syncs(c))
+        ConnectionRow(
+            connection=c, status=statuses.get(c.name), syncs=syncs if c.name == owner else ()
+        )
         for c in connections
     ]
 
@@ -70,8 +78,9 @@ def connection_list() -> list[ConnectionRow]:
 def connection_row(*, name: str) -> ConnectionRow:
     """One connection's row; UnknownConnection if no connection has that name."""
     connection = connection_named(name)
+    owner = _sweeps_owner(configured_connections())
     return ConnectionRow(
         connection=connection,
         status=ConnectionStatus.objects.filter(name=connection.name).first(),
-        syncs=_last_syncs(connection),
+        syncs=_last_syncs() if connection.name == owner else (),
     )

@@ -11,8 +11,9 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps
-from django.db import models
+from django.db import connection, models
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jobs.connections import UnknownConnection
@@ -298,3 +299,24 @@ def test_the_command_checks_every_connection_and_fails_if_one_does(fleet, aws_en
     assert len(lines) == 4
     with pytest.raises(CommandError, match="no connection named 'nope'"):
         call_command("connection_check", "nope", stdout=io.StringIO())
+
+
+def test_the_page_costs_the_same_queries_for_40_connections_as_for_2(
+    admin_client_, settings, tmp_path
+):
+    def queries(count: int) -> int:
+        text = "".join(f'[c{i:02d}]\nregion = "us-east-1"\n\n' for i in range(count))
+        settings.DASHBOARD_CONNECTIONS = str(write(tmp_path / f"{count}.toml", text))
+        ConnectionStatus.objects.bulk_create(
+            ConnectionStatus(name=f"c{i:02d}", account="123456789012") for i in range(count)
+        )
+        with CaptureQueriesContext(connection) as captured:
+            page = admin_client_.get("/connections/").content.decode()
+        assert page.count('class="check"') == count
+        # Only the first of the identical connections is the one the sweeps ran with.
+        assert page.count("Evaluation jobs:") == 1
+        ConnectionStatus.objects.all().delete()
+        return len(captured)
+
+    admin_client_.get("/connections/")  # the session, cached from here on
+    assert queries(40) == queries(2)
