@@ -85,7 +85,7 @@ class ConnectionStatus(models.Model):
     name = models.CharField(max_length=40, primary_key=True)
     # The connection's fingerprint when checked: an identity learned under another
     # configuration (another role, region or STS endpoint) is shown as out of date.
-    fingerprint = models.CharField(max_length=2400, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
     # The last identity STS gave, kept through later failures (with when it was learned).
     account = models.CharField(max_length=12, blank=True)

@@ -27,6 +27,7 @@ This module is pure configuration: no boto3 (that is jobs/bedrock/), no database
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -133,17 +134,18 @@ class Connection:
 
     @property
     def fingerprint(self) -> str:
-        """Everything that decides which identity the connection gets, external id left out:
-        an identity recorded under another fingerprint may no longer be this connection's."""
+        """A digest of what decides which identity the connection gets: an identity recorded
+        under another fingerprint may no longer be this connection's."""
         parts = [
             self.region,
             self.profile,
             self.role_arn,
+            self.external_id,
             self.role_session_name if self.role_arn else "",
             self.source_profile,
             self.sts_endpoint_url or "",
         ]
-        return "|".join(parts)
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 class ConnectionsFileError(ImproperlyConfigured):

@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
             name="ConnectionStatus",
             fields=[
                 ("name", models.CharField(max_length=40, primary_key=True, serialize=False)),
-                ("fingerprint", models.CharField(blank=True, max_length=2400)),
+                ("fingerprint", models.CharField(blank=True, max_length=64)),
                 ("checked_at", models.DateTimeField(blank=True, null=True)),
                 ("account", models.CharField(blank=True, max_length=12)),
                 ("caller_arn", models.CharField(blank=True, max_length=2048)),
