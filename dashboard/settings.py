@@ -282,6 +282,12 @@ if BEDROCK_RETRY_MODE not in {"legacy", "standard", "adaptive"}:
 # Where evaluation outputs are read from (jobs/bedrock/s3.py): empty means real S3; `make run`
 # and the tests point it at the local S3 (moto's server). Same retries and timeouts as Bedrock.
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL") or None
+# STS, for the identity check of a connection and for assuming roles: empty means AWS's;
+# `make run` points it at the local S3, whose moto server answers STS too.
+STS_ENDPOINT_URL = env_str("STS_ENDPOINT_URL") or None
+# The connections file (accounts x regions, jobs/connections/): empty means one connection,
+# "default", from AWS_REGION and the endpoint settings above. Validated at start.
+DASHBOARD_CONNECTIONS = env_str("DASHBOARD_CONNECTIONS") or None
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"

@@ -7,3 +7,8 @@ class JobsConfig(AppConfig):
 
     def ready(self) -> None:
         from jobs import staticcheck  # noqa: F401 - registers the deploy check
+        from jobs.connections import configured_connections
+
+        # A bad connections file stops every process at start (web, worker, beat, manage.py)
+        # with the file, the line and the problem, rather than failing later mid-sweep.
+        configured_connections()

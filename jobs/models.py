@@ -51,7 +51,7 @@ class Access(models.Model):
     """Carries the dashboard's permissions; it has no table and no rows.
 
     Groups (created by a data migration): Viewers browse; Operators also create and stop jobs;
-    Admins also delete.
+    Admins also delete and see the connections.
     """
 
     class Meta:
@@ -61,6 +61,7 @@ class Access(models.Model):
             ("browse_jobs", "Can browse jobs and models"),
             ("operate_jobs", "Can create and stop jobs"),
             ("delete_jobs", "Can delete jobs and models"),
+            ("manage_connections", "Can see and check connections"),
         ]
 
     def __str__(self) -> str:
@@ -75,6 +76,32 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ConnectionStatus(models.Model):
+    """What we last learned about one connection (jobs/connections/): who its credentials are,
+    per STS GetCallerIdentity, or why asking failed. Never a credential: the connection itself
+    (and how it gets credentials) lives in its configuration, not here."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    # The connection's fingerprint when checked: an identity learned under another
+    # configuration (another role, region or STS endpoint) is shown as out of date.
+    fingerprint = models.CharField(max_length=64, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # The last identity STS gave, kept through later failures (with when it was learned).
+    account = models.CharField(max_length=12, blank=True)
+    caller_arn = models.CharField(max_length=2048, blank=True)
+    identified_at = models.DateTimeField(null=True, blank=True)
+    # The last check's failure ("" after a success).
+    error_code = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.account or 'unknown account'}"
+
+    @property
+    def ok(self) -> bool:
+        return self.checked_at is not None and not self.error_code and bool(self.account)
 
 
 class MirroredResource(models.Model):

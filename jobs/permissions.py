@@ -11,13 +11,14 @@ from django.http import HttpRequest, HttpResponse
 BROWSE = "jobs.browse_jobs"
 OPERATE = "jobs.operate_jobs"
 DELETE = "jobs.delete_jobs"
+CONNECTIONS = "jobs.manage_connections"
 
 logger = logging.getLogger(__name__)
 
 GROUPS = {
     "Viewers": [BROWSE],
     "Operators": [BROWSE, OPERATE],
-    "Admins": [BROWSE, OPERATE, DELETE],
+    "Admins": [BROWSE, OPERATE, DELETE, CONNECTIONS],
 }
 
 

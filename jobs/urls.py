@@ -5,6 +5,7 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from jobs.views import (
+    connections,
     deletions,
     evaluation_jobs,
     evaluation_submit,
@@ -139,4 +140,7 @@ urlpatterns = [
         deletions.deletion_batch_retry,
         name="deletion_batch_retry",
     ),
+    # Connections (accounts x regions, jobs/views/connections.py): Admins only.
+    path("connections/", connections.connection_list, name="connection_list"),
+    path("connections/<str:name>/check/", connections.connection_check, name="connection_check"),
 ]

@@ -138,6 +138,13 @@ ERROR_CLASSES: dict[str, type[BedrockError]] = {
     "NoSuchKey": NotFoundError,
     "InvalidAccessKeyId": CredentialsError,
     "SignatureDoesNotMatch": CredentialsError,
+    # STS's codes (connections: jobs/bedrock/sts.py, and assuming a role while signing).
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html#API_AssumeRole_Errors
+    "InvalidClientTokenId": CredentialsError,
+    "ExpiredToken": CredentialsError,
+    "RegionDisabledException": AccessDeniedError,
+    "Throttling": ThrottledError,
+    "ValidationError": ValidationError,
 }
 
 

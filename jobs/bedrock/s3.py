@@ -15,6 +15,7 @@ import botocore.exceptions
 
 from jobs.bedrock import errors
 from jobs.bedrock.client import _call, get_client
+from jobs.connections import Connection
 
 # s3://bucket/key-prefix; bucket names as S3 allows them (3-63 characters).
 _S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(?P<key>.*))?")
@@ -28,10 +29,12 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return match["bucket"], match["key"] or ""
 
 
-def s3_list_objects(*, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+def s3_list_objects(
+    *, bucket: str, prefix: str, connection: Connection | None = None
+) -> Iterator[dict[str, Any]]:
     """Every object under `prefix`, at any depth, one ListObjectsV2 call per 1,000:
     {"key", "size", "etag"}."""
-    client = get_client("s3")
+    client = get_client("s3", connection=connection)
     params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": 1000}
     while True:
         response = _call("list_objects_v2", client=client, **params)
@@ -43,10 +46,13 @@ def s3_list_objects(*, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
         params["ContinuationToken"] = token
 
 
-def s3_iter_lines(*, bucket: str, key: str, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+def s3_iter_lines(
+    *, bucket: str, key: str, chunk_size: int = 64 * 1024, connection: Connection | None = None
+) -> Iterator[bytes]:
     """The object's lines without their line ends, read as a stream: memory stays at about one
     chunk plus the longest line, whatever the object's size."""
-    body = _call("get_object", client=get_client("s3"), Bucket=bucket, Key=key)["Body"]
+    client = get_client("s3", connection=connection)
+    body = _call("get_object", client=client, Bucket=bucket, Key=key)["Body"]
     try:
         pending = b""
         for chunk in body.iter_chunks(chunk_size):
@@ -70,13 +76,16 @@ def s3_iter_lines(*, bucket: str, key: str, chunk_size: int = 64 * 1024) -> Iter
         body.close()
 
 
-def s3_put_object(*, bucket: str, key: str, body: bytes) -> None:
-    _call("put_object", client=get_client("s3"), Bucket=bucket, Key=key, Body=body)
+def s3_put_object(
+    *, bucket: str, key: str, body: bytes, connection: Connection | None = None
+) -> None:
+    client = get_client("s3", connection=connection)
+    _call("put_object", client=client, Bucket=bucket, Key=key, Body=body)
 
 
-def s3_create_bucket(*, bucket: str) -> None:
-    """Create the bucket unless it exists (us-east-1 style: no location constraint)."""
-    client = get_client("s3")
+def s3_create_bucket(*, bucket: str, connection: Connection | None = None) -> None:
+    """Create the bucket unless it exists (in the client's region)."""
+    client = get_client("s3", connection=connection)
     try:
         _call("head_bucket", client=client, Bucket=bucket)
         return

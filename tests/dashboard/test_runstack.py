@@ -36,7 +36,7 @@ class Stack:
             k: v
             for k, v in os.environ.items()
             if not k.startswith(
-                ("DJANGO_", "DATABASE_URL", "BEDROCK_", "S3_", "CELERY_", "DASHBOARD_")
+                ("DJANGO_", "DATABASE_URL", "BEDROCK_", "S3_", "STS_", "CELERY_", "DASHBOARD_")
             )
         }
         child_env |= {
@@ -205,6 +205,16 @@ def test_make_run_serves_login_shell_and_healthy_stack(stack_factory):
     prefix = f"{root.rstrip('/')}/{job['jobName']}/{job['jobArn'].rsplit('/', 1)[1]}/"
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
     assert any(key.endswith("_output.jsonl") for key in keys), keys
+
+    # The local S3 answers STS too: the default connection's identity check stays local.
+    _, _, page = stack.get("/connections/")
+    assert f'sts: <span class="mono">{s3_url}</span>' in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    status, final_url, page = stack.get(
+        "/connections/default/check/", {"csrfmiddlewaretoken": token}
+    )
+    assert final_url == stack.url + "/connections/", page
+    assert "default is account 123456789012" in page
 
     assert stack.stop() == 0
     assert "Stopped." in stack.output

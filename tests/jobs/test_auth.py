@@ -11,7 +11,8 @@ URLS = project_urls()
 WRITE_URLS = [
     (path, view)
     for path, view in URLS
-    if getattr(view, "required_permission", None) in {permissions.OPERATE, permissions.DELETE}
+    if getattr(view, "required_permission", None)
+    in {permissions.OPERATE, permissions.DELETE, permissions.CONNECTIONS}
 ]
 
 
@@ -41,7 +42,7 @@ def test_three_groups_with_their_permissions():
 
     assert perms("Viewers") == {"browse_jobs"}
     assert perms("Operators") == {"browse_jobs", "operate_jobs"}
-    assert perms("Admins") == {"browse_jobs", "operate_jobs", "delete_jobs"}
+    assert perms("Admins") == {"browse_jobs", "operate_jobs", "delete_jobs", "manage_connections"}
 
 
 @pytest.mark.django_db

@@ -92,9 +92,7 @@ def _create(lb, code, user, *, operation, submit, request):
     assert EvaluationJobSubmission.objects.filter(pk=submission.pk).exists()  # intent kept
     if code in RETRYABLE:
         assert (submission.status, submission.error_code) == ("Submitting", code)
-        submission, retry_in = submissions.submission_attempt(
-            submission_id=submission.pk
-        )
+        submission, retry_in = submissions.submission_attempt(submission_id=submission.pk)
         assert submission.status == "Submitted" and retry_in is None
         return
     assert (submission.status, submission.error_code) == ("Failed", code)

@@ -1,5 +1,12 @@
-"""The local S3: moto's server (S3, and STS for later), in memory, on loopback. A thin wrapper so
-the tests, `make run` and `manage.py s3_local` start and stop it the same way."""
+"""The local S3: moto's server (S3, and STS for connections), in memory, on loopback. A thin
+wrapper so the tests, `make run` and `manage.py s3_local` start and stop it the same way.
+
+As STS (moto 5.2.5): AssumeRole succeeds for any role ARN, whether or not the role exists, and
+hands out temporary keys that belong to the account in the role ARN; GetCallerIdentity answers
+for a key moto issued (IAM CreateAccessKey or AssumeRole) with that key's account and user or
+assumed-role ARN, and for any other key with account 123456789012 and `user/moto`. The account
+of a request is, in order: the MOTO_ACCOUNT_ID environment variable (the whole process), an
+`x-moto-account-id` header, the access key as above. Signatures are not checked."""
 
 from __future__ import annotations
 

@@ -58,6 +58,8 @@ class Command(BaseCommand):
                 # The local Bedrock's outputs need an S3: the local one, beside it.
                 s3_endpoint = f"http://127.0.0.1:{options['s3_port']}"
                 env["S3_ENDPOINT_URL"] = s3_endpoint
+                # moto's server answers STS too: connections' identity checks stay local.
+                env.setdefault("STS_ENDPOINT_URL", s3_endpoint)
                 processes.append(
                     (
                         "s3",
