@@ -216,6 +216,15 @@ def test_make_run_serves_login_shell_and_healthy_stack(stack_factory):
     assert final_url == stack.url + "/connections/", page
     assert "default is account 123456789012" in page
 
+    # Within a minute of serving, the newest completed demo job shows its results (the
+    # worker sweeps, then reads the outputs, newest first).
+    newest = max(completed, key=lambda summary: summary["creationTime"])
+    section = f"/evaluation-jobs/{newest['jobArn'].rsplit('/', 1)[1]}/results/section/"
+    deadline = time.monotonic() + 60
+    while "score-card" not in (page := stack.get(section)[2]):
+        assert time.monotonic() < deadline, f"no results within a minute:\n{page[-1500:]}"
+        time.sleep(2)
+
     assert stack.stop() == 0
     assert "Stopped." in stack.output
     assert ports_closed(stack.port, stack.bedrock_port, stack.s3_port)
