@@ -31,7 +31,7 @@ CONNECTIONS = (
         "dev-us-east-1",
         DEV,
         "us-east-1",
-        "# default chain default chain: [default] of the credentials file",
+        "# default chain: [default] of the credentials file",
     ),
     ("dev-us-west-2", DEV, "us-west-2", "# the default chain again, in another region"),
     ("prod-us-east-1", PROD, "us-east-1", 'profile = "prod"'),
