@@ -22,9 +22,11 @@ AWS4-HMAC-SHA256 Credential=<key id>/<date>/<region>/bedrock/aws4_request``):
   ``accounts=``.  With one account and one region (the default) nothing is parsed: every
   request reaches the one store, whatever its scope.
 
-Faults (latency, throttling, 5xx) apply to Bedrock operations only.  The control API under
-/_local/ exists only when ``control=True``; otherwise those paths answer 404 like any unknown
-route.  Nothing in the product imports this package: it only knows an endpoint URL.
+Faults (latency, throttling, 5xx) apply to Bedrock operations only, in every account × region
+alike; to slow one down, inject ThrottlingException with a rate there (POST /_local/errors).
+The control API under /_local/ exists only when ``control=True``; otherwise those paths answer
+404 like any unknown route.  Nothing in the product imports this package: it only knows an
+endpoint URL.
 
 Control API (JSON in and out; errors in the AWS format).  Where it acts on a store (reset,
 seed, jobs/status, calls, quotas, errors), ``?account=<12 digits>&region=<name>`` selects the

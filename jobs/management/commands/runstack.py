@@ -97,7 +97,13 @@ class Command(BaseCommand):
                     self.stop_all(processes)
                     raise SystemExit("The local S3 did not start; see the output above.")
                 if not settings.DASHBOARD_CONNECTIONS:
-                    fleet = self.start_fleet(env, bedrock_url=endpoint, s3_url=s3_endpoint)
+                    try:
+                        fleet = self.start_fleet(env, bedrock_url=endpoint, s3_url=s3_endpoint)
+                    except Exception as exc:  # noqa: BLE001 - any failure stops the demo cleanly
+                        self.stop_all(processes)
+                        raise SystemExit(
+                            f"The demo's connections could not be made: {exc}"
+                        ) from exc
             env["BEDROCK_ENDPOINT_URL"] = endpoint
             stores = len(demo.CONNECTIONS) if fleet else 1
             seed = options["seed"] if options["seed"] is not None else SEED_TOTAL // stores
