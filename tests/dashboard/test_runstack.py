@@ -255,9 +255,10 @@ def test_make_run_serves_login_shell_and_healthy_stack(stack_factory):
         secret = credentials[profile]["aws_secret_access_key"]
         assert secret not in checked and secret not in stack.output
 
-    # Within a minute of serving, the newest completed demo job shows its results (the
-    # worker sweeps, then reads the outputs, newest first).
-    newest = max(completed, key=lambda summary: summary["creationTime"])
+    # Within a minute of serving, the newest completed demo job of the swept connection shows
+    # its results (the worker sweeps, then reads the outputs, newest first).
+    swept = bedrock.list_evaluation_jobs(statusEquals="Completed")["jobSummaries"]
+    newest = max(swept, key=lambda summary: summary["creationTime"])
     section = f"/evaluation-jobs/{newest['jobArn'].rsplit('/', 1)[1]}/results/section/"
     deadline = time.monotonic() + 60
     while "score-card" not in (page := stack.get(section)[2]):
