@@ -58,7 +58,10 @@ def text_field(
         attrs["maxlength"] = str(max_length)
     if placeholder:
         attrs["placeholder"] = placeholder
-    widget = forms.Textarea(attrs={"rows": rows, **attrs}) if textarea else forms.TextInput(attrs)
+    if textarea:
+        widget = forms.Textarea(attrs={"rows": rows, "spellcheck": "true", **attrs})
+    else:
+        widget = forms.TextInput(attrs)
     return forms.CharField(
         label=label,
         help_text=help_text,

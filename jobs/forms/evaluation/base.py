@@ -5,7 +5,7 @@ tables, and EvaluationJobForm itself."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from django import forms
@@ -272,7 +272,16 @@ class BuiltinDatasetMetricForm(DatasetMetricForm):
 
 class RowFormSet(BaseFormSet):
     """A formset whose rows become a request list: deleted rows and untouched extra rows
-    are left out."""
+    are left out.
+
+    Every count a request gives is bounded by Django's own machinery: the formset builds at
+    most ``absolute_max`` rows (one more than the form offers, so that one row too many still
+    gets Bedrock's own message from the contract or the rules), and a ``TOTAL_FORMS`` above
+    that is refused at once with ``too_many_forms``, however large it is."""
+
+    default_error_messages = {
+        "too_many_forms": "Must have at most %(num)d items: this form sent more rows than that.",
+    }
 
     def included_forms(self) -> list[tuple[int, forms.Form]]:
         out = []
@@ -288,7 +297,14 @@ class RowFormSet(BaseFormSet):
 def _formset(form: type[forms.Form], *, max_num: int, extra: int = 1) -> type[BaseFormSet]:
     # validate_max=False: counts are the contract's to check ("must have at most 5 items"),
     # so the message is the one Bedrock gives; max_num still caps the rows offered.
-    return formset_factory(form, formset=RowFormSet, extra=extra, can_delete=True, max_num=max_num)
+    return formset_factory(
+        form,
+        formset=RowFormSet,
+        extra=extra,
+        can_delete=True,
+        max_num=max_num,
+        absolute_max=max_num + 1,
+    )
 
 
 TagFormSet = _formset(TagForm, max_num=rules.MAX_TAGS)
@@ -422,8 +438,6 @@ class EvaluationJobForm(RequestForm):
     operation = OPERATION
     kind: ClassVar[str]
     application_type: ClassVar[str] = "ModelEvaluation"
-    # Rows a formset must keep: fewer, and Review says "Fill in at least one <noun>." (a
-    # request without them cannot be checked as a whole).
     min_rows: ClassVar[dict[str, int]] = {"models": 1, "datasets": 1}
     ROW_NOUNS: ClassVar[dict[str, str]] = {
         "tags": "tag",
@@ -505,89 +519,6 @@ class EvaluationJobForm(RequestForm):
 
     def more_violations(self, request: dict[str, Any]) -> list[Violation]:
         return rules.evaluation_job_rules(request)
-
-    # --- one field at a time: as the user types, and the first Review ---
-
-    def bound_fields(self) -> Iterator[forms.BoundField]:
-        """The job's fields, then every formset row's (without their DELETE boxes)."""
-        yield from self
-        for formset in self.formsets.values():
-            for row in formset.forms:
-                for bound in row:
-                    if bound.name != "DELETE":
-                        yield bound
-
-    def find_field(self, html_name: str) -> forms.BoundField | None:
-        for bound in self.bound_fields():
-            if bound.html_name == html_name:
-                return bound
-        return None
-
-    def field_errors(self, bound: forms.BoundField) -> list[str]:
-        """The errors of one field, judged with the whole form: its own checks, the contract
-        and rules across the request once every field is filled in, else the contract at the
-        field's own path. The job name is also checked against the names in use."""
-        valid = self.is_valid()
-        if bound.name == "name" and not bound.form.prefix:
-            problem = name_check(str(bound.value() or ""), self.name_taken)
-            return [problem] if problem else []
-        errors = list(bound.errors)
-        if errors or valid or self.violations:
-            return errors
-        # Some other field is not filled in yet, so the request could not be checked as a
-        # whole: check this field's value at its own path in the request.
-        return self._contract_errors(bound)
-
-    def check_filled_in(self) -> None:
-        """While some field is missing, the request cannot be checked as a whole: check each
-        value that is filled in at its own path, and say which required rows are missing, so
-        that the first Review already lists most of what Bedrock would refuse."""
-        if self.is_valid() or self.violations:
-            return  # the contract and the rules ran: their errors are on the form already
-        for bound in list(self.bound_fields()):
-            if not bound.errors:
-                for message in self._contract_errors(bound):
-                    bound.form.add_error(bound.name, message)
-        for name, formset in self.formsets.items():
-            if (
-                self.min_rows.get(name, 0)
-                and not formset.non_form_errors()
-                and not formset.included_forms()
-            ):
-                message = f"Fill in at least one {self.ROW_NOUNS.get(name, name)}."
-                formset.non_form_errors().append(forms.ValidationError(message))
-
-    def _contract_errors(self, bound: forms.BoundField) -> list[str]:
-        row = bound.form
-        value = getattr(row, "cleaned_data", {}).get(bound.name)
-        if value is None or isinstance(value, (list, dict)):
-            return []
-        field = bound.field
-        if isinstance(field, forms.ChoiceField) and not isinstance(field, OpenChoiceField):
-            return []  # the form's own choices (which source, ...), not a value of the request
-        formset = row.prefix.rsplit("-", 1)[0] if row.prefix else None
-        for pattern, target in self.path_map.table.items():
-            path = re.sub(r"\{\w+\}", "0", pattern)
-            if callable(target) and not isinstance(target, (FormField, RowField)):
-                target = target(self, {k: 0 for k in re.findall(r"\{(\w+)\}", pattern)})
-            if formset is None:
-                hit = isinstance(target, FormField) and target.name == bound.name
-            else:
-                hit = (
-                    isinstance(target, RowField)
-                    and target.formset == formset
-                    and target.field == bound.name
-                )
-            if not hit:
-                continue
-            try:
-                shape = contract.shape_for_path(OPERATION, path)
-            except KeyError:
-                continue
-            if shape.type_name in {"structure", "list", "map"}:
-                continue
-            return [humanize(v) for v in contract.validate_shape(shape, value, path)]
-        return []
 
     def taken_message(self, name: str) -> str:
         return _taken_message(name)
