@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from jobs import sync
+from jobs.bedrock import client as bedrock
 from jobs.bedrock import rules
 from jobs.bedrock.errors import BedrockError
 from jobs.forms import form_data, formset_data, initial_from_description
@@ -79,7 +80,8 @@ def evaluation_job_clone(request: HttpRequest, job_id: str) -> HttpResponse:
     description = job.description
     if description is None or job.needs_description:
         try:
-            description = sync.evaluation_job_describe(job=job).description
+            with bedrock.on_request_path():  # short and bounded: the person is waiting
+                description = sync.evaluation_job_describe(job=job).description
         except BedrockError as exc:
             if description is None:
                 messages.error(request, f"Bedrock did not describe “{job.name}”: {exc.message}")
