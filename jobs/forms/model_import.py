@@ -71,8 +71,7 @@ class TagsField(forms.CharField):
         if missing:
             where = ", ".join(str(n) for n in missing[:10])
             raise ValidationError(
-                "Line %(lines)s has no “=”: write each tag as key=value (key= for an empty "
-                "value).",
+                "Line %(lines)s has no “=”: write each tag as key=value (key= for an empty value).",
                 code="no_equals",
                 params={"lines": where},
             )
@@ -202,6 +201,19 @@ class ModelImportJobForm(RequestForm):
             )
             out.append(Violation("importedModelName", message))
         return out
+
+    @staticmethod
+    def in_words(request: Mapping[str, Any]) -> str:
+        """The request in one sentence, above the exact JSON on the review page."""
+        source = ((request.get("modelDataSource") or {}).get("s3DataSource") or {}).get("s3Uri")
+        words = (
+            f"Import of the model files in {source} as the imported model "
+            f"{request.get('importedModelName')}, by the import job {request.get('jobName')}"
+        )
+        subnets = (request.get("vpcConfig") or {}).get("subnetIds") or []
+        if subnets:
+            words += f", read through {len(subnets)} VPC subnet{'' if len(subnets) == 1 else 's'}"
+        return words + "."
 
     def taken_message(self, name: str) -> str:
         return (

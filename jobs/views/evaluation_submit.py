@@ -198,6 +198,7 @@ def _render_review(request: HttpRequest, form: EvaluationJobForm, data: QueryDic
         payload=_encode_payload(form.kind, data, uuid.uuid4().hex),
     )
     context |= {
+        "summary": layout.request_in_words(context["job_request"]),
         "kind": form.kind,
         "kind_label": rules.KIND_LABELS[form.kind],
         "urls": _urls(form.kind),

@@ -129,6 +129,7 @@ def model_import_job_new(request: HttpRequest) -> HttpResponse:
     )
     operation = ModelImportJobForm.operation
     context |= {"urls": _urls(), "list_label": "Import jobs", "operation": operation}
+    context["summary"] = form.in_words(context["job_request"])
     running = next(iter(selectors.model_import_jobs_running(limit=1)), None)
     if running is not None:
         # Concurrent model import jobs: 1, not adjustable.

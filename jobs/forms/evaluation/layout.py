@@ -178,3 +178,71 @@ def choice_fields(form: EvaluationJobForm, *, row: str = "") -> list[forms.Bound
         names = ["builtin_dataset", "metrics"] if row else ["metrics"]
         out += [dataset[name] for name in names if name in dataset.fields]
     return out
+
+
+# --- the review page: the request in words ----------------------------------------------------
+
+_KIND_WORDS = {
+    rules.KIND_PROGRAMMATIC: "Automatic evaluation",
+    rules.KIND_JUDGE: "LLM-as-a-judge evaluation",
+    rules.KIND_HUMAN: "Human evaluation",
+    rules.KIND_RAG: "RAG evaluation",
+}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _first_value(value: Any, keys: tuple[str, ...]) -> str | None:
+    """The first of `keys` found anywhere in `value` (depth-first, objects of the request)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key in keys:
+                if isinstance(item.get(key), str):
+                    return item[key]
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return None
+
+
+def request_in_words(request: dict[str, Any]) -> str:
+    """One sentence above the exact JSON on the review page: "Automatic evaluation of
+    amazon.nova-pro-v1:0 on 2 datasets (Builtin.BoolQ, my-prompts) with 3 metrics; results to
+    s3://...". `request` is a CreateEvaluationJob request the form built."""
+    kind = rules.evaluation_job_kind(request)
+    inference = request.get("inferenceConfig") or {}
+    subjects = []
+    for model in inference.get("models") or []:
+        if "precomputedInferenceSource" in model:
+            source = model["precomputedInferenceSource"].get("inferenceSourceIdentifier")
+            subjects.append(f"your responses from {source}")
+        else:
+            subjects.append(str((model.get("bedrockModel") or {}).get("modelIdentifier")))
+    rag = inference.get("ragConfigs") or []
+    if rag:
+        kb = _first_value(rag, ("knowledgeBaseId",))
+        source = _first_value(rag, ("ragSourceIdentifier",))
+        subjects.append(f"knowledge base {kb}" if kb else f"your RAG source {source}")
+    config = request.get("evaluationConfig") or {}
+    part = config.get("human") or config.get("automated") or {}
+    datasets = part.get("datasetMetricConfigs") or []
+    names = [str((d.get("dataset") or {}).get("name")) for d in datasets]
+    metrics = {m for d in datasets for m in d.get("metricNames") or []}
+    words = _KIND_WORDS[kind]
+    if subjects:
+        words += f" of {_and(subjects)}"
+    words += f" on {_count(len(names), 'dataset')} ({', '.join(names)})"
+    words += f" with {_count(len(metrics), 'metric')}"
+    evaluator = _first_value(part.get("evaluatorModelConfig"), ("modelIdentifier",))
+    if evaluator:
+        words += f", graded by {evaluator}"
+    output = (request.get("outputDataConfig") or {}).get("s3Uri")
+    return f"{words}; results to {output}."
