@@ -81,3 +81,21 @@ def test_a_tag_line_without_equals_is_an_error(operator_client, tags, expect):
         assert errors == [] and "payload" in response.content.decode()
     else:
         assert any(expect in e for e in errors), errors
+
+
+def test_the_evaluation_forms_summary_follows_its_fields_too(operator_client):
+    from tests.jobs.forms.factories import with_value
+    from tests.jobs.forms.test_field_errors import base as valid_base
+
+    url = "/evaluation-jobs/new/programmatic/validate/"
+    data = with_value(valid_base("programmatic", None), "name", "Bad_Name")
+    data |= {"field": "role_arn", "_summary": "1"}
+    html = operator_client.post(url, data, headers={"HX-Request": "true"}).content.decode()
+    # The field asked about has no error; the summary (out of band) still names the job name's.
+    assert errors_of(html, "role_arn") == []
+    assert re.search(r'id="error-summary"[^>]*hx-swap-oob="true"', html)
+    assert "1 problem to fix" in html and "Job name" in html
+    html = operator_client.post(
+        url, {**data, "name": "good-name"}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert re.search(r'id="error-summary"[^>]*hidden', html) and "0 problems" in html
