@@ -28,9 +28,11 @@ POST data). Import the names below from `jobs.forms.evaluation`.
 from jobs.forms.evaluation.base import (
     OPERATION,
     EvaluationJobForm,
+    name_check,
+)
+from jobs.forms.evaluation.choices import (
     builtin_dataset_choices,
     metric_choices,
-    name_check,
     task_type_choices,
 )
 from jobs.forms.evaluation.cloning import (
