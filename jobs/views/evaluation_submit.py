@@ -40,11 +40,6 @@ PAYLOAD_SALT = "jobs.evaluation_job_review"
 
 # The event a custom metric's new name raises (HX-Trigger), for the datasets' metric choices.
 METRIC_NAMES_CHANGED = "metric-names-changed"
-# When htmx checks a field: as the user types (debounced) and when it changes (on leaving it).
-LIVE_TRIGGER = "input changed delay:500ms, change"
-
-
-# --- helpers: kinds, forms, data ---------------------------------------------------------------
 
 
 def _form_class(kind: str) -> type[EvaluationJobForm]:
@@ -56,14 +51,6 @@ def _form_class(kind: str) -> type[EvaluationJobForm]:
 
 def name_taken_in_mirror(name: str) -> bool:
     return submissions.evaluation_job_name_taken(name=name)
-
-
-def _post_data(post: QueryDict) -> QueryDict:
-    """The form's own data from a POST: without the CSRF token and the page's controls."""
-    data = post.copy()
-    for key in ("csrfmiddlewaretoken", "_action", "payload", "part", "field", "_summary"):
-        data.pop(key, None)
-    return data
 
 
 def bind(kind: str, data: QueryDict, *, name_taken: bool = True) -> EvaluationJobForm:
@@ -81,9 +68,6 @@ def _decode_payload(
     """(key, form data) from a review payload made for `kind` (see submitting)."""
     key, data = submitting.read_review_payload(blob, salt=PAYLOAD_SALT, max_age=max_age, kind=kind)
     return key, formset_data.as_querydict(data)
-
-
-# --- helpers: rendering ---------------------------------------------------------------------
 
 
 def _urls(kind: str) -> dict[str, str]:
@@ -114,7 +98,7 @@ def _form_context(
         "kind": kind,
         "kind_label": rules.KIND_LABELS[kind],
         "urls": _urls(kind),
-        "live_trigger": LIVE_TRIGGER,
+        "live_trigger": submitting.LIVE_TRIGGER,
         "show_errors": show_errors,
         "error_summary": summary,
         **layout.sections(form, show_errors=show_errors),
@@ -169,7 +153,7 @@ def evaluation_job_form(request: HttpRequest, kind: str) -> HttpResponse:
     action = request.POST.get("_action", "review")
     if action == "edit":
         return _back_to_edit(request, kind)
-    data = _post_data(request.POST)
+    data = submitting.form_fields(request.POST)
     formset_data.drop_deleted_rows(form_class, data)
     verb, prefix, row = formset_data.parse_action(form_class, action)
     if verb in {"add", "remove", "refresh"}:
@@ -226,7 +210,7 @@ def evaluation_job_form_validate(request: HttpRequest, kind: str) -> HttpRespons
     the whole form: field checks, the contract at the field's own path, and, once every field
     is filled in, the contract and rules across the request. The job name is also checked
     against the names in use."""
-    form = bind(kind, _post_data(request.POST))
+    form = bind(kind, submitting.form_fields(request.POST))
     name = submitting.live_field_name(request)
     bound = form.find_field(name)
     if bound is None:
@@ -249,7 +233,7 @@ def evaluation_job_form_section(request: HttpRequest, kind: str) -> HttpResponse
     """Choices re-rendered from the posted data, out of band: a dataset row's built-in datasets
     and metrics after its task type changed ("choices:datasets-0"), or every row's metrics
     after a RAG job's source changed ("choices")."""
-    form = bind(kind, _post_data(request.POST))
+    form = bind(kind, submitting.form_fields(request.POST))
     part = request.POST.get("part", "")
     if part != "choices" and not part.startswith("choices:"):
         return HttpResponse("", status=400)

@@ -47,10 +47,6 @@ def _bind(data: Any) -> ModelImportJobForm:
     )
 
 
-# When htmx checks a field: as the user types (debounced) and when it changes (on leaving it).
-LIVE_TRIGGER = "input changed delay:500ms, change"
-
-
 def _urls() -> dict[str, str]:
     form = reverse("model_import_job_new")
     return {
@@ -78,7 +74,7 @@ def _render_form(
         "show_errors": show_errors,
         "error_summary": summary,
         "urls": _urls(),
-        "live_trigger": LIVE_TRIGGER,
+        "live_trigger": submitting.LIVE_TRIGGER,
         "running": selectors.model_import_jobs_running(limit=3),
         "notice": notice,
     }

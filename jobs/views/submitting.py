@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
@@ -25,6 +25,19 @@ from jobs.views import pages
 
 # A review page older than this asks to review again (names may have been taken since).
 REVIEW_MAX_AGE_SECONDS = 24 * 3600
+# When htmx checks a field of a create form: as the person types (debounced) and when it
+# changes (on leaving it). Declared on each field's box by the form templates.
+LIVE_TRIGGER = "input changed delay:500ms, change"
+# What a form page posts beside its form's fields: the CSRF token and the page's controls.
+PAGE_CONTROLS = ("csrfmiddlewaretoken", "_action", "payload", "part", "field", "_summary")
+
+
+def form_fields(post: QueryDict) -> QueryDict:
+    """The form's own data from a POST: without the CSRF token and the page's controls."""
+    data = post.copy()
+    for key in PAGE_CONTROLS:
+        data.pop(key, None)
+    return data
 
 
 def submission_param(request: HttpRequest) -> int | None:
