@@ -99,3 +99,17 @@ def test_the_evaluation_forms_summary_follows_its_fields_too(operator_client):
         url, {**data, "name": "good-name"}, headers={"HX-Request": "true"}
     ).content.decode()
     assert re.search(r'id="error-summary"[^>]*hidden', html) and "0 problems" in html
+
+
+def test_inputs_point_at_their_help_and_errors_with_djangos_aria_describedby(operator_client):
+    html = operator_client.get("/evaluation-jobs/new/programmatic/").content.decode()
+    (name,) = re.findall(r'<input type="text" name="name"[^>]*>', html)
+    assert 'aria-describedby="id_name_helptext"' in name and "aria-invalid" not in name
+    # Checkbox and radio groups: on their fieldset.
+    fieldset = r'<fieldset class="choices" aria-describedby="id_datasets-0-metrics_helptext"'
+    assert re.search(fieldset, html)
+    data = {"_action": "review", "name": "Bad_Name"}
+    html = operator_client.post("/evaluation-jobs/new/programmatic/", data).content.decode()
+    (name,) = re.findall(r'<input type="text" name="name"[^>]*>', html)
+    assert 'aria-describedby="id_name_helptext id_name_error"' in name
+    assert '<ul class="errorlist" id="id_name_error"' in html
