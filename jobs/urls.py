@@ -8,6 +8,7 @@ from jobs.views import (
     connections,
     deletions,
     evaluation_jobs,
+    evaluation_new,
     evaluation_submit,
     mirror,
     model_import_submit,
@@ -33,7 +34,7 @@ urlpatterns = [
     # Evaluation jobs. Fixed paths before <job_id>, which is the ARN's last segment.
     *mirror.list_urls(evaluation_jobs.LIST, "evaluation-jobs/"),
     # Building and submitting jobs (jobs/views/evaluation_submit.py).
-    path("evaluation-jobs/new/", evaluation_submit.evaluation_job_new, name="evaluation_job_new"),
+    path("evaluation-jobs/new/", evaluation_new.evaluation_job_new, name="evaluation_job_new"),
     path(
         "evaluation-jobs/new/<str:kind>/",
         evaluation_submit.evaluation_job_form,
@@ -56,12 +57,12 @@ urlpatterns = [
     ),
     path(
         "evaluation-jobs/submissions/<int:pk>/",
-        evaluation_submit.evaluation_job_submission,
+        evaluation_new.evaluation_job_submission,
         name="evaluation_job_submission",
     ),
     path(
         "evaluation-jobs/<str:job_id>/clone/",
-        evaluation_submit.evaluation_job_clone,
+        evaluation_new.evaluation_job_clone,
         name="evaluation_job_clone",
     ),
     path(

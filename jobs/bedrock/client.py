@@ -13,6 +13,7 @@ temporary credentials that botocore refreshes before they expire.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import functools
 import threading
@@ -78,7 +79,10 @@ def get_client(service: str = "bedrock", *, connection: Connection | None = None
     current settings (overrides: for a one-off, e.g. no retries). CredentialsError when the
     connection's credentials cannot be set up (no such profile, no source credentials)."""
     connection = connection or settings_connection()
-    conf = client_settings(service, connection) | overrides
+    conf = client_settings(service, connection)
+    if _on_request_path.get():
+        conf |= _request_path_bounds()
+    conf |= overrides
     key = (connection, tuple(sorted(conf.items())))
     with _clients_lock:
         client = _clients.get(key)
@@ -86,6 +90,38 @@ def get_client(service: str = "bedrock", *, connection: Connection | None = None
             with _credential_errors(f"{service} client for connection {connection.name}"):
                 client = _clients[key] = _build_client(conf, connection)
     return client
+
+
+# A page that calls Bedrock while the person waits (a detail page describing a job whose
+# description is missing or stale: jobs/views/mirror.py) must not spend a worker's retry budget
+# (5 attempts, 30 s reads): a short call and no retry, so a slow or unreachable Bedrock costs
+# the page a few seconds at most; the page then shows what the mirror has and says Bedrock did
+# not answer, and the sweep (or the status block's next poll) tries again.
+REQUEST_PATH_CONNECT_TIMEOUT = 2
+REQUEST_PATH_READ_TIMEOUT = 4
+REQUEST_PATH_MAX_ATTEMPTS = 1
+_on_request_path: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "bedrock_on_request_path", default=False
+)
+
+
+def _request_path_bounds() -> dict[str, Any]:
+    return {
+        "connect_timeout": min(settings.BEDROCK_CONNECT_TIMEOUT, REQUEST_PATH_CONNECT_TIMEOUT),
+        "read_timeout": min(settings.BEDROCK_READ_TIMEOUT, REQUEST_PATH_READ_TIMEOUT),
+        "max_attempts": min(settings.BEDROCK_MAX_ATTEMPTS, REQUEST_PATH_MAX_ATTEMPTS),
+    }
+
+
+@contextlib.contextmanager
+def on_request_path() -> Iterator[None]:
+    """Bedrock calls made inside (by any code: sync's describe, the gateway's functions) use
+    clients with the request path's short bounds above."""
+    token = _on_request_path.set(True)
+    try:
+        yield
+    finally:
+        _on_request_path.reset(token)
 
 
 def forget_clients() -> None:

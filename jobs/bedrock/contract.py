@@ -24,11 +24,8 @@ import decimal
 import functools
 import json
 import math
-import re
-import sys
-import unicodedata
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from botocore.loaders import Loader
 from botocore.model import (
@@ -40,6 +37,10 @@ from botocore.model import (
     Shape,
     StructureShape,
 )
+
+from jobs.bedrock.aws_wording import aws_path, aws_validation_message
+from jobs.bedrock.patterns import compile_pattern
+from jobs.bedrock.violations import Violation, path_tokens
 
 __all__ = [
     "EXTRA_ENUM_VALUES",
@@ -53,38 +54,6 @@ __all__ = [
     "validate",
     "validate_shape",
 ]
-
-
-class _Violation(NamedTuple):
-    path: str
-    message: str
-
-
-_NO_VALUE: Any = object()
-
-
-class Violation(_Violation):
-    """One thing wrong with a request: where (``path``, ours: ``a.b[0]``) and what, in words
-    meant for people (``message``: what forms show). Compares and unpacks as (path, message).
-
-    It also carries the same violation as AWS words it, for the wire format of a
-    ValidationException (``aws_validation_message``): ``constraint`` ("Member must satisfy
-    regular expression pattern: ...", default "Member " + message) and ``value`` (the value
-    found, if any).
-    """
-
-    constraint: str = ""
-    value: Any = _NO_VALUE
-
-    def __new__(
-        cls, path: str, message: str, *, constraint: str = "", value: Any = _NO_VALUE
-    ) -> Violation:
-        self = super().__new__(cls, path, message)
-        if constraint:
-            self.constraint = constraint
-        if value is not _NO_VALUE:
-            self.value = value
-        return self
 
 
 # Values AWS is known to accept beyond a model's enum. botocore's model is the contract; a
@@ -156,7 +125,7 @@ def shape_for_path(operation_name: str, path: str) -> Shape:
     shape = _operation(operation_name).input_shape
     if shape is None:
         raise KeyError(path)
-    for kind, token in _path_tokens(path):
+    for kind, token in path_tokens(path):
         if kind == "member" and isinstance(shape, StructureShape) and token in shape.members:
             shape = shape.members[token]
         elif kind == "index" and isinstance(shape, ListShape):
@@ -166,100 +135,6 @@ def shape_for_path(operation_name: str, path: str) -> Shape:
         else:
             raise KeyError(path)
     return shape
-
-
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """The model's `pattern` as a Python regex (use with ``fullmatch``); cached."""
-    return _compile_pattern(pattern)
-
-
-# --- patterns ----------------------------------------------------------------------------
-
-
-@functools.cache
-def _compile_pattern(pattern: str) -> re.Pattern[str]:
-    # re.ASCII: the service's regexes (Java/ECMAScript) treat \d, \w and \s as ASCII;
-    # Python's default would also accept e.g. Arabic-Indic digits for [0-9]-style \d.
-    return re.compile(_python_pattern(pattern), re.ASCII)
-
-
-_PROPERTY = re.compile(r"\\([pP])\{([A-Za-z]{1,2})\}")
-
-
-def _python_pattern(pattern: str) -> str:
-    r"""Rewrite model regex syntax that Python's `re` lacks; everything else is kept as is.
-
-    The model's patterns are Java/ECMAScript flavoured. The only construct in use that `re`
-    rejects is the Unicode general-category class ``\p{L}`` (and its negation ``\P{L}``),
-    which becomes an explicit character class built from `unicodedata`. Inside ``[...]``
-    only ``\p`` is supported (``re`` cannot nest a negated set); anything else raises
-    ValueError, which the test over every model pattern catches on a botocore upgrade.
-    """
-    if "\\p" not in pattern and "\\P" not in pattern:
-        return pattern
-    out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            match = _PROPERTY.match(pattern, i)
-            if match is None:
-                if pattern.startswith(("\\p", "\\P"), i):
-                    raise ValueError(f"unsupported Unicode property in {pattern!r}")
-                out.append(pattern[i : i + 2])
-                i += 2
-                continue
-            negated, ranges = match.group(1) == "P", _category_class(match.group(2))
-            if in_class and negated:
-                raise ValueError(f"negated Unicode property inside a class in {pattern!r}")
-            out.append(ranges if in_class else f"[{'^' if negated else ''}{ranges}]")
-            i = match.end()
-            continue
-        if char == "[" and not in_class:
-            in_class = True
-            out.append(char)
-            i += 1
-            # A "]" right after "[" or "[^" is a literal, not the end of the class.
-            for prefix in ("^]", "]", "^"):
-                if pattern.startswith(prefix, i):
-                    out.append(prefix)
-                    i += len(prefix)
-                    break
-            continue
-        if char == "]" and in_class:
-            in_class = False
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
-@functools.cache
-def _category_class(category: str) -> str:
-    """Ranges (class body, no brackets) of code points in a Unicode general category."""
-    if not _CATEGORY.fullmatch(category):
-        raise ValueError(f"unknown Unicode general category {category!r}")
-    parts: list[str] = []
-    start = None
-    for cp in range(sys.maxunicode + 2):
-        inside = cp <= sys.maxunicode and unicodedata.category(chr(cp)).startswith(category)
-        if inside and start is None:
-            start = cp
-        elif not inside and start is not None:
-            end = cp - 1
-            parts.append(
-                _escape_cp(start) if start == end else f"{_escape_cp(start)}-{_escape_cp(end)}"
-            )
-            start = None
-    return "".join(parts)
-
-
-# Unicode general categories as \p{..} names them; one letter selects the whole group.
-_CATEGORY = re.compile(r"[LMNPSZC]|L[ultmo]|M[nce]|N[dlo]|P[cdseifo]|S[mcko]|Z[slp]|C[cfson]")
-
-
-def _escape_cp(cp: int) -> str:
-    return f"\\U{cp:08x}"
 
 
 # --- compiled checks, one per shape name --------------------------------------------------
@@ -568,81 +443,6 @@ _BUILDERS: dict[str, Callable[[Shape], _Check]] = {
 }
 
 
-# --- AWS's wording ---------------------------------------------------------------------------
-
-
-def aws_validation_message(violations: list[Violation], request: Any = None) -> str:
-    """A ValidationException message as AWS writes one: ``1 validation error detected: Value
-    'x' at 'jobName' failed to satisfy constraint: Member must satisfy regular expression
-    pattern: ...``, or ``N validation errors detected: ...; ...``, one clause per violation.
-    Paths are AWS's (``aws_path``); a violation without its value takes it from `request`."""
-    clauses = []
-    for v in violations:
-        value = v.value
-        if value is _NO_VALUE:
-            value = _value_at(request, v.path)
-        shown = "" if value is _NO_VALUE else f"Value {_aws_value(value)} "
-        constraint = v.constraint or f"Member {v.message}"
-        clauses.append(
-            f"{shown}at '{aws_path(v.path) or 'request'}' failed to satisfy constraint: "
-            f"{constraint}"
-        )
-    count = len(clauses)
-    noun = "error" if count == 1 else "errors"
-    return f"{count} validation {noun} detected: " + "; ".join(clauses)
-
-
-def aws_path(path: str) -> str:
-    """Our path as AWS writes member paths: list items 1-based as ``.N.member``
-    (``models[0].bedrockModel`` -> ``models.1.member.bedrockModel``), map entries ``.key``."""
-    out = []
-    for kind, token in _path_tokens(path):
-        if kind == "member":
-            out.append(f".{token}" if out else str(token))
-        elif kind == "index":
-            out.append(f".{int(token) + 1}.member")
-        else:
-            out.append(f".{token}")
-    return "".join(out)
-
-
-def _aws_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, str):
-        text = value
-    else:
-        try:
-            text = json.dumps(value, default=str, ensure_ascii=False, separators=(", ", "="))
-        except (TypeError, ValueError):
-            text = repr(value)
-    if len(text) > 200:
-        text = text[:200] + "..."
-    return f"'{text}'"
-
-
-def _value_at(request: Any, path: str) -> Any:
-    value = request
-    if value is None:
-        return _NO_VALUE
-    try:
-        tokens = _path_tokens(path)
-    except KeyError:
-        return _NO_VALUE
-    for kind, token in tokens:
-        if kind == "index":
-            if not isinstance(value, (list, tuple)) or not 0 <= int(token) < len(value):
-                return _NO_VALUE
-            value = value[int(token)]
-        elif isinstance(value, Mapping) and token in value:
-            value = value[token]
-        else:
-            return _NO_VALUE
-    return value
-
-
 # --- helpers --------------------------------------------------------------------------------
 
 
@@ -659,27 +459,3 @@ def _join(path: str, name: str) -> str:
 
 def _number(bound: int | float) -> str:
     return str(int(bound)) if isinstance(bound, float) and bound.is_integer() else str(bound)
-
-
-_PATH_TOKEN = re.compile(r'(\.?)([^.\[\]"]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
-
-
-def _path_tokens(path: str) -> list[tuple[str, str | int]]:
-    tokens: list[tuple[str, str | int]] = []
-    position = 0
-    while position < len(path):
-        match = _PATH_TOKEN.match(path, position)
-        if match is None:
-            raise KeyError(path)
-        dot, name, index, key = match.groups()
-        if name is not None:
-            # Members are separated by dots; only the first one has none.
-            if bool(dot) != bool(tokens):
-                raise KeyError(path)
-            tokens.append(("member", name))
-        elif index is not None:
-            tokens.append(("index", int(index)))
-        else:
-            tokens.append(("key", json.loads(key)))
-        position = match.end()
-    return tokens

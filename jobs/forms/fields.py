@@ -58,7 +58,10 @@ def text_field(
         attrs["maxlength"] = str(max_length)
     if placeholder:
         attrs["placeholder"] = placeholder
-    widget = forms.Textarea(attrs={"rows": rows, **attrs}) if textarea else forms.TextInput(attrs)
+    if textarea:
+        widget = forms.Textarea(attrs={"rows": rows, "spellcheck": "true", **attrs})
+    else:
+        widget = forms.TextInput(attrs)
     return forms.CharField(
         label=label,
         help_text=help_text,
@@ -139,9 +142,70 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Deeper than any object of the API nests; also keeps parsing and every later walk of the
+# value (finite numbers, the contract, the review page) far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+
+
+def _nesting_depth(text: str, limit: int) -> int:
+    """How deep `text`'s arrays and objects nest (outside strings), counted up to `limit` + 1."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _text_problem(value: Any) -> str | None:
+    """What in a parsed JSON value's strings (keys too) could not be stored or shown: a NUL
+    (PostgreSQL's JSON refuses it) or an unpaired surrogate such as \\ud800 (not text)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "Text in the JSON may not contain the NUL character (\\u0000)."
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return (
+                    "Text in the JSON may not contain an unpaired surrogate escape such as "
+                    "\\ud800: write the character itself."
+                )
+    return None
+
+
 def _parse_json_object(text: str) -> dict[str, Any]:
+    if _nesting_depth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise ValidationError(
+            "The JSON nests more than %(limit)d levels deep; no request of Bedrock's does.",
+            code="too_deep",
+            params={"limit": MAX_JSON_DEPTH},
+        )
     try:
         value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValidationError("The JSON nests too deep.", code="too_deep") from None
     except ValueError as exc:
         raise ValidationError(
             "Not valid JSON: %(error)s.", code="invalid_json", params={"error": exc}
@@ -150,6 +214,9 @@ def _parse_json_object(text: str) -> dict[str, Any]:
         raise ValidationError('Must be a JSON object, e.g. {"key": "value"}.', code="not_object")
     if not _finite(value):
         raise ValidationError("Numbers must be finite.", code="not_finite")
+    problem = _text_problem(value)
+    if problem:
+        raise ValidationError(problem, code="bad_text")
     return value
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from jobs.bedrock import rules
 from jobs.bedrock.contract import Violation
@@ -32,11 +33,18 @@ def _field(label: str, path: str, help_text: str, **kwargs: Any) -> forms.CharFi
     return text_field(label=label, path=path, help_text=help_text, operation=OPERATION, **kwargs)
 
 
+def _no_nul(text: str) -> str:
+    # CharField's own check looks at the cleaned value, a list here: check the text typed.
+    if "\x00" in text:
+        raise ValidationError("Null characters are not allowed.", code="null_characters")
+    return text
+
+
 class IdListField(forms.CharField):
     """Ids separated by commas, spaces or new lines; cleans to a list, None when blank."""
 
     def to_python(self, value: Any) -> list[str] | None:
-        items = [v for v in re.split(r"[\s,]+", super().to_python(value) or "") if v]
+        items = [v for v in re.split(r"[\s,]+", _no_nul(super().to_python(value) or "")) if v]
         return items or None
 
     def prepare_value(self, value: Any) -> Any:
@@ -44,17 +52,29 @@ class IdListField(forms.CharField):
 
 
 class TagsField(forms.CharField):
-    """Tags one a line, ``key=value`` (or ``key`` for an empty value); cleans to Bedrock's
-    [{"key", "value"}], None when blank."""
+    """Tags one a line, ``key=value`` (``key=`` for an empty value); cleans to Bedrock's
+    [{"key", "value"}], None when blank. A line without ``=`` is an error, not a tag with an
+    empty value: it is more often a mistyped separator than a wish."""
 
     widget = forms.Textarea(attrs={"rows": 3, "spellcheck": "false"})
 
     def to_python(self, value: Any) -> list[dict[str, str]] | None:
-        tags = []
-        for line in (super().to_python(value) or "").splitlines():
-            if line.strip():
-                key, _, tag_value = line.partition("=")
-                tags.append({"key": key.strip(), "value": tag_value.strip()})
+        tags, missing = [], []
+        lines = _no_nul(super().to_python(value) or "").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            key, equals, tag_value = line.partition("=")
+            if not equals:
+                missing.append(number)
+            tags.append({"key": key.strip(), "value": tag_value.strip()})
+        if missing:
+            where = ", ".join(str(n) for n in missing[:10])
+            raise ValidationError(
+                "Line %(lines)s has no “=”: write each tag as key=value (key= for an empty value).",
+                code="no_equals",
+                params={"lines": where},
+            )
         return tags or None
 
     def prepare_value(self, value: Any) -> Any:
@@ -181,6 +201,19 @@ class ModelImportJobForm(RequestForm):
             )
             out.append(Violation("importedModelName", message))
         return out
+
+    @staticmethod
+    def in_words(request: Mapping[str, Any]) -> str:
+        """The request in one sentence, above the exact JSON on the review page."""
+        source = ((request.get("modelDataSource") or {}).get("s3DataSource") or {}).get("s3Uri")
+        words = (
+            f"Import of the model files in {source} as the imported model "
+            f"{request.get('importedModelName')}, by the import job {request.get('jobName')}"
+        )
+        subnets = (request.get("vpcConfig") or {}).get("subnetIds") or []
+        if subnets:
+            words += f", read through {len(subnets)} VPC subnet{'' if len(subnets) == 1 else 's'}"
+        return words + "."
 
     def taken_message(self, name: str) -> str:
         return (

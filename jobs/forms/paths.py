@@ -118,8 +118,9 @@ class PathMap:
         return None
 
 
-# What a pattern in the model means, by shape name, so "must match <regex>" reads as advice;
-# the regex stays in the message because it is the rule Bedrock applies.
+# What a pattern in the model means, by shape name, so "must match <regex>" reads as advice
+# in words; the regex follows on a details line (DETAILS), because it is the rule Bedrock
+# applies.
 _PATTERN_HINTS = {
     "EvaluationJobName": (
         "lower-case letters, digits and hyphens, starting and ending with a letter or digit"
@@ -128,7 +129,6 @@ _PATTERN_HINTS = {
     "EvaluationMetricDescription": "a single line of text",
     "RoleArn": "an IAM role ARN such as arn:aws:iam::111122223333:role/BedrockEvaluationRole",
     "KmsKeyId": "a KMS key ARN, key ID or alias such as alias/my-key",
-    "S3Uri": "an S3 URI such as s3://my-bucket/evaluations/ (lower-case bucket name)",
     "TagKey": "letters, digits, spaces and _ . : / = + @ -",
     "TagValue": "letters, digits, spaces and _ . : / = + @ -",
     "EvaluationDatasetName": "letters, digits, hyphens, underscores and dots",
@@ -166,7 +166,28 @@ _PATTERN_HINTS = {
     ),
 }
 
+# An example S3 URI that fits the field it is shown on.
+_S3_EXAMPLES = [
+    ("CreateModelImportJob", "", "s3://my-bucket/models/my-model/"),
+    ("CreateEvaluationJob", "datasetLocation", "s3://my-bucket/datasets/prompts.jsonl"),
+    ("CreateEvaluationJob", "", "s3://my-bucket/evaluations/"),
+]
+# Where a message's words end and its details (the regex) begin; templates show the details
+# on a line of their own (the `error_words` and `error_details` filters).
+DETAILS = "\nDetails: "
+
 _AT_LEAST_ONE = re.compile(r"\b1 items\b")
+
+
+def _hint(operation: str, path: str) -> str | None:
+    shape = _shape_name(operation, path) or ""
+    if shape == "S3Uri":
+        example = next(
+            (e for op, where, e in _S3_EXAMPLES if op == operation and where in path),
+            "s3://my-bucket/prefix/",
+        )
+        return f"an S3 URI like {example}, lower-case bucket name"
+    return _PATTERN_HINTS.get(shape)
 
 
 def humanize(
@@ -179,13 +200,13 @@ def humanize(
     """The violation's message as a sentence for the field it lands on (a path of
     `operation`'s request)."""
     message = violation.message
+    details = ""
     if message == "is required":
         message = "this field is required"
     elif message.startswith("must match "):
-        pattern = message.removeprefix("must match ")
-        hint = _PATTERN_HINTS.get(_shape_name(operation, violation.path) or "")
+        hint = _hint(operation, violation.path)
         if hint:
-            message = f"use {hint} (must match {pattern})"
+            message, details = f"use {hint}", message
     message = _AT_LEAST_ONE.sub("1 item", message)
     message = message[:1].upper() + message[1:]
     if not message.endswith((".", "?", "!")):
@@ -194,6 +215,8 @@ def humanize(
         message = f"{rest}: {message}"
     if note:
         message = f"{note}: {message}"
+    if details:
+        message += f"{DETAILS}{details}."
     return message
 
 

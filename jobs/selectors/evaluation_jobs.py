@@ -278,6 +278,16 @@ class QuotaUsage:
     def __str__(self) -> str:
         return f"{self.used:,} of {self.limit:,} {self.what}"
 
+    @property
+    def warning(self) -> str:
+        """What a review page says while the quota is full ("" while it is not)."""
+        if not self.full:
+            return ""
+        return (
+            f"{self} already, Bedrock's quota for this account and Region (not adjustable): "
+            "it will refuse this job until one of them finishes."
+        )
+
 
 def evaluation_job_running_usage(*, kind: str) -> QuotaUsage:
     """Running (InProgress or Stopping) evaluation jobs of the quota `kind` counts against:

@@ -4,6 +4,7 @@ a 100-row page (Django's `date`, `timesince` and `naturaltime` cost several time
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import template
 
@@ -70,3 +71,19 @@ def span(value: dt.timedelta | None) -> str:
         if count:
             parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
     return " ".join(parts[:2]) or "0 seconds"
+
+
+# A form error's words and, on a line of its own, its details (the regex Bedrock applies):
+# jobs.forms.paths.DETAILS joins them.
+_DETAILS = "\nDetails: "
+
+
+@register.filter
+def error_words(message: Any) -> str:
+    return str(message).split(_DETAILS, 1)[0]
+
+
+@register.filter
+def error_details(message: Any) -> str:
+    parts = str(message).split(_DETAILS, 1)
+    return parts[1] if len(parts) > 1 else ""

@@ -335,8 +335,10 @@ def _bar_context(bar: SelectionBar) -> dict:
 
 
 def _typed_number(text: str) -> int | None:
-    digits = re.sub(r"[\s,._']", "", text or "")
-    return int(digits) if digits.isdigit() else None
+    """The count typed to confirm: ASCII digits (with , . _ ' or spaces between thousands), at
+    most 12 of them; anything else ("²", a 5,000-digit number) is no count."""
+    digits = re.sub(r"[\s,._']", "", text[:100] if text else "")
+    return int(digits) if re.fullmatch(r"[0-9]{1,12}", digits) else None
 
 
 @requires(DELETE)

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from jobs import sync
+from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import BedrockError
 from jobs.models import MirroredResource, SyncRun
 from jobs.pagination import KeysetPage, PageTokenError
@@ -429,7 +430,10 @@ def describe_if_needed(spec: MirrorDetail, obj: Any) -> tuple[Any, BedrockError 
     if not obj.listed:
         return obj, None  # Bedrock no longer has it
     try:
-        return spec.describe(obj), None
+        # On the request path: a short, bounded call (see bedrock.client.on_request_path), so
+        # a slow or unreachable Bedrock costs the page seconds, and the page says so.
+        with bedrock.on_request_path():
+            return spec.describe(obj), None
     except BedrockError as exc:
         log.warning("describing %s failed: %s", obj.arn, exc)
         return obj, exc

@@ -49,23 +49,32 @@ def _bind(data: Any) -> ModelImportJobForm:
 
 def _urls() -> dict[str, str]:
     form = reverse("model_import_job_new")
-    return {"form": form, "submit": f"{form}submit/", "list": reverse("model_import_job_list")}
+    return {
+        "form": form,
+        "submit": f"{form}submit/",
+        "validate": reverse("model_import_job_validate"),
+        "list": reverse("model_import_job_list"),
+    }
+
+
+def _form_data(post: Any) -> dict[str, str]:
+    return {name: post.get(name, "") for name in ModelImportJobForm.base_fields}
 
 
 def _render_form(
     request: HttpRequest, form: ModelImportJobForm, *, show_errors: bool, notice: str = ""
 ) -> HttpResponse:
-    """The form; with `show_errors`, its errors, listed at the top too."""
-    errors: list[tuple[Any, str]] = []
-    if show_errors and form.is_bound and not form.is_valid():
-        errors = [(None, e) for e in form.non_field_errors()]
-        errors += [(form[name], e) for name in form.fields for e in form.errors.get(name, [])]
+    """The form; with `show_errors`, all its errors (check_all), listed at the top too."""
+    summary = []
+    if show_errors and form.is_bound and not form.check_all():
+        summary = form.error_summary()
     context = {
         "form": form,
         "sections": [(title, [form[name] for name in names]) for title, names in SECTIONS],
         "show_errors": show_errors,
-        "error_summary": errors,
+        "error_summary": summary,
         "urls": _urls(),
+        "live_trigger": submitting.LIVE_TRIGGER,
         "running": selectors.model_import_jobs_running(limit=3),
         "notice": notice,
     }
@@ -93,10 +102,9 @@ def model_import_job_new(request: HttpRequest) -> HttpResponse:
     Bedrock's error on its field). POST: review (errors on the form, or the review page), or
     back from the review page to edit."""
     if request.method == "GET":
-        if request.GET.get("submission", "").isdigit():
-            submission = submitting.submission_or_404(
-                pk=int(request.GET["submission"]), kind=submissions.MODEL_IMPORT
-            )
+        pk = submitting.submission_param(request)
+        if pk is not None:
+            submission = submitting.submission_or_404(pk=pk, kind=submissions.MODEL_IMPORT)
             return _outcome(request, submission, data=None)
         return _render_form(request, _bind(None), show_errors=False)
     if request.POST.get("_action") == "edit":
@@ -107,9 +115,9 @@ def model_import_job_new(request: HttpRequest) -> HttpResponse:
         except signing.BadSignature:
             return submitting.bad_review(request, back_url=_urls()["form"])
         return _render_form(request, _bind(data), show_errors=False)
-    data = {name: request.POST.get(name, "") for name in ModelImportJobForm.base_fields}
+    data = _form_data(request.POST)
     form = _bind(data)
-    if not form.is_valid():
+    if not form.check_all():
         return _render_form(request, form, show_errors=True)
     payload = submitting.review_payload(salt=SALT, key=uuid.uuid4().hex, data=data)
     context = submitting.review_context(
@@ -117,6 +125,7 @@ def model_import_job_new(request: HttpRequest) -> HttpResponse:
     )
     operation = ModelImportJobForm.operation
     context |= {"urls": _urls(), "list_label": "Import jobs", "operation": operation}
+    context["summary"] = form.in_words(context["job_request"])
     running = next(iter(selectors.model_import_jobs_running(limit=1)), None)
     if running is not None:
         # Concurrent model import jobs: 1, not adjustable.
@@ -126,6 +135,22 @@ def model_import_job_new(request: HttpRequest) -> HttpResponse:
             "at a time: it will refuse this one until that one ends."
         )
     return render(request, REVIEW_TEMPLATE, context)
+
+
+@requires(OPERATE)
+@require_POST
+def model_import_job_validate(request: HttpRequest) -> HttpResponse:
+    """The errors of the one field the user typed in or left, judged with the whole form as
+    Review would judge it (check_all); the summary of the last Review, if the page shows
+    one, follows (out of band)."""
+    form = _bind(_form_data(request.POST))
+    bound = form.find_field(submitting.live_field_name(request))
+    if bound is None:
+        return HttpResponse("")
+    context = {"f": bound, "live": True, "live_errors": form.field_errors(bound)}
+    if request.POST.get("_summary"):
+        context["summary_oob"] = form.error_summary()
+    return render(request, "jobs/evaluation_job_form.html#field-errors", context)
 
 
 @requires(OPERATE)
@@ -178,5 +203,6 @@ def urls(prefix: str) -> list[URLPattern]:
     return [
         path(f"{prefix}new/", model_import_job_new, name="model_import_job_new"),
         path(f"{prefix}new/submit/", model_import_job_submit, name="model_import_job_submit"),
+        path(f"{prefix}new/validate/", model_import_job_validate, name="model_import_job_validate"),
         path(f"{prefix}submissions/<int:pk>/", model_import_job_submission, name=SUBMISSION),
     ]

@@ -7,13 +7,14 @@ submission's progress page. The submission itself is jobs.submissions' (one job 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
@@ -24,6 +25,33 @@ from jobs.views import pages
 
 # A review page older than this asks to review again (names may have been taken since).
 REVIEW_MAX_AGE_SECONDS = 24 * 3600
+# When htmx checks a field of a create form: as the person types (debounced) and when it
+# changes (on leaving it). Declared on each field's box by the form templates.
+LIVE_TRIGGER = "input changed delay:500ms, change"
+# What a form page posts beside its form's fields: the CSRF token and the page's controls.
+PAGE_CONTROLS = ("csrfmiddlewaretoken", "_action", "payload", "part", "field", "_summary")
+
+
+def form_fields(post: QueryDict) -> QueryDict:
+    """The form's own data from a POST: without the CSRF token and the page's controls."""
+    data = post.copy()
+    for key in PAGE_CONTROLS:
+        data.pop(key, None)
+    return data
+
+
+def submission_param(request: HttpRequest) -> int | None:
+    """``?submission=<id>`` of a form page (a failed submission's data, back on its form):
+    a number of at most 18 ASCII digits, else None (no such submission asked for)."""
+    raw = request.GET.get("submission", "")
+    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else None
+
+
+def live_field_name(request: HttpRequest) -> str:
+    """The field a live check (htmx, on typing or leaving a field) is about: the `field` the
+    field's box sends (hx-vals), or the name of the element that triggered the request."""
+    name = request.POST.get("field") or (request.htmx.trigger_name if request.htmx else "")
+    return (name or "")[:200]
 
 
 def submission_or_404(*, pk: int, kind: str | None = None) -> EvaluationJobSubmission:
@@ -46,20 +74,30 @@ def bad_review(request: HttpRequest, *, back_url: str) -> HttpResponse:
     )
 
 
-def review_payload(*, salt: str, key: str, data: dict[str, Any]) -> str:
-    """The review page's hidden payload: the form's data and the idempotency key, signed."""
+# The kind of form a review payload was made for, beside the form's fields in its data.
+_PAYLOAD_KIND = "_kind"
+
+
+def review_payload(*, salt: str, key: str, data: dict[str, Any], kind: str | None = None) -> str:
+    """The review page's hidden payload: the form's data (and the form's `kind`, if it has
+    kinds) and the idempotency key, signed."""
+    if kind is not None:
+        data = {_PAYLOAD_KIND: kind, **{k: v for k, v in data.items() if k != _PAYLOAD_KIND}}
     return signing.dumps({"key": key, "data": data}, salt=salt, compress=True)
 
 
 def read_review_payload(
-    blob: str, *, salt: str, max_age: int | None = REVIEW_MAX_AGE_SECONDS
+    blob: str, *, salt: str, max_age: int | None = REVIEW_MAX_AGE_SECONDS, kind: str | None = None
 ) -> tuple[str, dict[str, Any]]:
-    """(key, data) from a review payload; signing.BadSignature (or SignatureExpired, past
-    `max_age` seconds) if it cannot be used."""
+    """(key, data) from a review payload (made for `kind`, if given); signing.BadSignature
+    (or SignatureExpired, past `max_age` seconds) if it cannot be used."""
     body = signing.loads(blob, salt=salt, max_age=max_age)
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise signing.BadSignature("malformed payload")
-    return str(body.get("key", "")), body["data"]
+    data = body["data"]
+    if kind is not None and data.pop(_PAYLOAD_KIND, None) != kind:
+        raise signing.BadSignature("a payload of another kind")
+    return str(body.get("key", "")), data
 
 
 def review_context(*, job_request: dict[str, Any], cli: str, payload: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def leave(page) -> None:
 
 
 def errors_of(page, field_id: str):
-    return page.locator(f"#{field_id}-errors")
+    return page.locator(f"#{field_id}_error")
 
 
 def test_build_a_human_job_fix_an_inline_error_review_and_submit(

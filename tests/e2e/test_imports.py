@@ -47,7 +47,7 @@ def test_import_a_model_watch_it_complete_open_it_and_delete_it(
     page.fill("#id_job_tags", "team=ml")
     page.click("button[value=review]")
     expect(page.locator("#error-summary")).to_contain_text("Imported model name")
-    expect(page.locator("#id_imported_model_name-errors")).to_contain_text("single _ or -")
+    expect(page.locator("#id_imported_model_name_error")).to_contain_text("single _ or -")
     shot(page, "import-form-errors")
     page.fill("#id_imported_model_name", "e2e-llama")
     page.click("button[value=review]")

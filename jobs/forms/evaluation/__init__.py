@@ -18,19 +18,22 @@ each formset under its prefix in Django's management-form layout: ``tags-TOTAL_F
 ``tags-INITIAL_FORMS``, ``tags-0-key``, ``tags-0-DELETE``... ``form_data()`` flattens an
 initial dict into that layout.
 
-The package, one module per kind beside what they share: `base` (paths, labels and choices,
-the common rows and formsets, path tables, EvaluationJobForm), `custom_metrics` (metrics an
-evaluator model scores: judge and RAG), `programmatic`, `judge`, `human`, `rag`, `kinds`
-(FORMS: the form of each kind) and `cloning` (names, a description back into initial data,
-POST data). Import the names below from `jobs.forms.evaluation`.
+The package, one module per kind beside what they share: `base` (paths, the common rows and
+formsets, path tables, EvaluationJobForm), `choices` (labels and choices), `custom_metrics`
+(metrics an evaluator model scores: judge and RAG), `programmatic`, `judge`, `human`, `rag`,
+`kinds` (FORMS: the form of each kind), `cloning` (names, a description back into initial
+data, POST data) and `layout` (the page: sections, formset labels, the error summary, the
+request in words for the review). Import the names below from `jobs.forms.evaluation`.
 """
 
 from jobs.forms.evaluation.base import (
     OPERATION,
     EvaluationJobForm,
+    name_check,
+)
+from jobs.forms.evaluation.choices import (
     builtin_dataset_choices,
     metric_choices,
-    name_check,
     task_type_choices,
 )
 from jobs.forms.evaluation.cloning import (

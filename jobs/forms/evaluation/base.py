@@ -4,8 +4,7 @@ tables, and EvaluationJobForm itself."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from django import forms
@@ -13,6 +12,12 @@ from django.forms.formsets import BaseFormSet, formset_factory
 
 from jobs.bedrock import contract, rules
 from jobs.bedrock.contract import Violation
+from jobs.forms.evaluation.choices import (
+    builtin_dataset_choices,
+    enum_choices,
+    metric_choices,
+    task_type_choices,
+)
 from jobs.forms.fields import (
     CanonicalChoiceField,
     JSONTextField,
@@ -42,83 +47,6 @@ RAG = "inferenceConfig.ragConfigs[{r}]"  # at most one; {r} matches any index in
 def _first(path: str) -> str:
     """A path pattern with its RAG index set, for looking up the model's shape there."""
     return path.replace("{r}", "0")
-
-
-# --- labels and choices ---------------------------------------------------------------------
-
-# https://docs.aws.amazon.com/bedrock/latest/userguide/model-evaluation-tasks.html
-TASK_TYPE_LABELS = {
-    "Generation": "General text generation",
-    "Summarization": "Text summarization",
-    "QuestionAndAnswer": "Question and answer",
-    "Classification": "Text classification",
-    "Custom": "Custom",
-    "General": "General (as AWS's judge and RAG examples)",
-}
-DATASET_LABELS = {
-    "Builtin.T-Rex": "T-REx",
-    "Builtin.Bold": "BOLD",
-    "Builtin.Wikitext2": "WikiText2",
-    "Builtin.RealToxicityPrompts": "RealToxicityPrompts",
-    "Builtin.Gigaword": "Gigaword",
-    "Builtin.BoolQ": "BoolQ",
-    "Builtin.NaturalQuestions": "Natural Questions",
-    "Builtin.TriviaQA": "TriviaQA",
-    "Builtin.WomensEcommerceClothingReviews": "Women's E-Commerce Clothing Reviews",
-}
-# https://docs.aws.amazon.com/bedrock/latest/userguide/model-evaluation-type-human.html
-RATING_METHOD_LABELS = {
-    "ThumbsUpDown": "Thumbs up / down",
-    "IndividualLikertScale": "Likert scale, each response on its own",
-    "ComparisonLikertScale": "Likert scale, comparing two responses",
-    "ComparisonChoice": "Choice buttons (pick the better of two)",
-    "ComparisonRank": "Ordinal rank (rank the two responses)",
-}
-
-
-def task_type_choices(kind: str | None = None) -> list[tuple[str, str]]:
-    tasks = rules.task_types() if kind is None else rules.task_types_for(kind)
-    return [("", "Choose a task type")] + [
-        (task, TASK_TYPE_LABELS.get(task, task)) for task in tasks
-    ]
-
-
-def builtin_dataset_choices(task_type: str | None = None) -> list[tuple[str, Any]]:
-    """Built-in datasets for `task_type`; for None, all of them grouped by task type."""
-    blank = [("", "Choose a built-in dataset")]
-    if task_type:
-        return blank + [(n, DATASET_LABELS.get(n, n)) for n in rules.builtin_datasets(task_type)]
-    return blank + [
-        (TASK_TYPE_LABELS.get(task, task), [(n, DATASET_LABELS.get(n, n)) for n in names])
-        for task, names in rules.BUILTIN_DATASETS.items()
-        if names
-    ]
-
-
-def metric_label(name: str) -> str:
-    if not rules.is_builtin_name(name):
-        return name
-    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name.split(".", 1)[1])
-    return words[:1] + words[1:].lower()
-
-
-def metric_choices(
-    kind: str,
-    *,
-    task_type: str | None = None,
-    mode: str | None = None,
-    custom_metric_names: Iterable[str] = (),
-) -> list[tuple[str, str]]:
-    """(value, label) of the metrics a config of this kind and task type may list."""
-    names = rules.metrics_for(
-        kind, task_type=task_type, mode=mode, custom_metric_names=custom_metric_names
-    )
-    return [(name, metric_label(name)) for name in names]
-
-
-def _enum_choices(path: str, blank: str) -> list[tuple[str, str]]:
-    values = contract.shape_for_path(OPERATION, path).enum
-    return [("", blank)] + [(v, v.replace("_", " ").capitalize()) for v in values]
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -168,7 +96,7 @@ class EvaluationModelForm(forms.Form):
     latency = OpenChoiceField(
         label="Latency",
         required=False,
-        choices=lambda: _enum_choices(
+        choices=lambda: enum_choices(
             "inferenceConfig.models[0].bedrockModel.performanceConfig.latency", "Default"
         ),
         help_text="Optimized uses latency-optimized inference where the model offers it.",
@@ -272,7 +200,16 @@ class BuiltinDatasetMetricForm(DatasetMetricForm):
 
 class RowFormSet(BaseFormSet):
     """A formset whose rows become a request list: deleted rows and untouched extra rows
-    are left out."""
+    are left out.
+
+    Every count a request gives is bounded by Django's own machinery: the formset builds at
+    most ``absolute_max`` rows (one more than the form offers, so that one row too many still
+    gets Bedrock's own message from the contract or the rules), and a ``TOTAL_FORMS`` above
+    that is refused at once with ``too_many_forms``, however large it is."""
+
+    default_error_messages = {
+        "too_many_forms": "Must have at most %(num)d items: this form sent more rows than that.",
+    }
 
     def included_forms(self) -> list[tuple[int, forms.Form]]:
         out = []
@@ -288,7 +225,14 @@ class RowFormSet(BaseFormSet):
 def _formset(form: type[forms.Form], *, max_num: int, extra: int = 1) -> type[BaseFormSet]:
     # validate_max=False: counts are the contract's to check ("must have at most 5 items"),
     # so the message is the one Bedrock gives; max_num still caps the rows offered.
-    return formset_factory(form, formset=RowFormSet, extra=extra, can_delete=True, max_num=max_num)
+    return formset_factory(
+        form,
+        formset=RowFormSet,
+        extra=extra,
+        can_delete=True,
+        max_num=max_num,
+        absolute_max=max_num + 1,
+    )
 
 
 TagFormSet = _formset(TagForm, max_num=rules.MAX_TAGS)
@@ -422,8 +366,6 @@ class EvaluationJobForm(RequestForm):
     operation = OPERATION
     kind: ClassVar[str]
     application_type: ClassVar[str] = "ModelEvaluation"
-    # Rows a formset must keep: fewer, and Review says "Fill in at least one <noun>." (a
-    # request without them cannot be checked as a whole).
     min_rows: ClassVar[dict[str, int]] = {"models": 1, "datasets": 1}
     ROW_NOUNS: ClassVar[dict[str, str]] = {
         "tags": "tag",
@@ -505,89 +447,6 @@ class EvaluationJobForm(RequestForm):
 
     def more_violations(self, request: dict[str, Any]) -> list[Violation]:
         return rules.evaluation_job_rules(request)
-
-    # --- one field at a time: as the user types, and the first Review ---
-
-    def bound_fields(self) -> Iterator[forms.BoundField]:
-        """The job's fields, then every formset row's (without their DELETE boxes)."""
-        yield from self
-        for formset in self.formsets.values():
-            for row in formset.forms:
-                for bound in row:
-                    if bound.name != "DELETE":
-                        yield bound
-
-    def find_field(self, html_name: str) -> forms.BoundField | None:
-        for bound in self.bound_fields():
-            if bound.html_name == html_name:
-                return bound
-        return None
-
-    def field_errors(self, bound: forms.BoundField) -> list[str]:
-        """The errors of one field, judged with the whole form: its own checks, the contract
-        and rules across the request once every field is filled in, else the contract at the
-        field's own path. The job name is also checked against the names in use."""
-        valid = self.is_valid()
-        if bound.name == "name" and not bound.form.prefix:
-            problem = name_check(str(bound.value() or ""), self.name_taken)
-            return [problem] if problem else []
-        errors = list(bound.errors)
-        if errors or valid or self.violations:
-            return errors
-        # Some other field is not filled in yet, so the request could not be checked as a
-        # whole: check this field's value at its own path in the request.
-        return self._contract_errors(bound)
-
-    def check_filled_in(self) -> None:
-        """While some field is missing, the request cannot be checked as a whole: check each
-        value that is filled in at its own path, and say which required rows are missing, so
-        that the first Review already lists most of what Bedrock would refuse."""
-        if self.is_valid() or self.violations:
-            return  # the contract and the rules ran: their errors are on the form already
-        for bound in list(self.bound_fields()):
-            if not bound.errors:
-                for message in self._contract_errors(bound):
-                    bound.form.add_error(bound.name, message)
-        for name, formset in self.formsets.items():
-            if (
-                self.min_rows.get(name, 0)
-                and not formset.non_form_errors()
-                and not formset.included_forms()
-            ):
-                message = f"Fill in at least one {self.ROW_NOUNS.get(name, name)}."
-                formset.non_form_errors().append(forms.ValidationError(message))
-
-    def _contract_errors(self, bound: forms.BoundField) -> list[str]:
-        row = bound.form
-        value = getattr(row, "cleaned_data", {}).get(bound.name)
-        if value is None or isinstance(value, (list, dict)):
-            return []
-        field = bound.field
-        if isinstance(field, forms.ChoiceField) and not isinstance(field, OpenChoiceField):
-            return []  # the form's own choices (which source, ...), not a value of the request
-        formset = row.prefix.rsplit("-", 1)[0] if row.prefix else None
-        for pattern, target in self.path_map.table.items():
-            path = re.sub(r"\{\w+\}", "0", pattern)
-            if callable(target) and not isinstance(target, (FormField, RowField)):
-                target = target(self, {k: 0 for k in re.findall(r"\{(\w+)\}", pattern)})
-            if formset is None:
-                hit = isinstance(target, FormField) and target.name == bound.name
-            else:
-                hit = (
-                    isinstance(target, RowField)
-                    and target.formset == formset
-                    and target.field == bound.name
-                )
-            if not hit:
-                continue
-            try:
-                shape = contract.shape_for_path(OPERATION, path)
-            except KeyError:
-                continue
-            if shape.type_name in {"structure", "list", "map"}:
-                continue
-            return [humanize(v) for v in contract.validate_shape(shape, value, path)]
-        return []
 
     def taken_message(self, name: str) -> str:
         return _taken_message(name)

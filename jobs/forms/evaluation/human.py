@@ -12,7 +12,6 @@ from jobs.forms.evaluation.base import (
     COMMON_PATHS,
     HUMAN,
     MODEL_PATHS,
-    RATING_METHOD_LABELS,
     DatasetMetricFormSet,
     EvaluationJobForm,
     TagFormSet,
@@ -20,6 +19,9 @@ from jobs.forms.evaluation.base import (
     _formset,
     _get,
     _model_formset,
+)
+from jobs.forms.evaluation.choices import (
+    RATING_METHOD_LABELS,
 )
 from jobs.forms.fields import (
     OpenChoiceField,

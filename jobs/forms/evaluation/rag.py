@@ -19,10 +19,10 @@ from jobs.forms.evaluation.base import (
     EvaluationJobForm,
     TagFormSet,
     _dataset_paths,
-    _enum_choices,
     _evaluator_paths,
     _first,
     _get,
+    enum_choices,
 )
 from jobs.forms.evaluation.custom_metrics import (
     CUSTOM_METRIC_PATHS,
@@ -170,7 +170,7 @@ class RagEvaluationForm(CustomMetricsMixin, EvaluationJobForm):
     search_type = OpenChoiceField(
         label="Search type",
         required=False,
-        choices=lambda: _enum_choices(
+        choices=lambda: enum_choices(
             _first(
                 f"{_RETRIEVE}.knowledgeBaseRetrievalConfiguration.vectorSearchConfiguration"
                 ".overrideSearchType"

@@ -887,7 +887,7 @@ def test_a_name_in_use_is_not_looked_up_when_the_name_is_invalid_anyway():
     assert looked_up == []
     assert errors_at(form, "name") == [
         "Use lower-case letters, digits and hyphens, starting and ending with a letter or "
-        "digit (must match [a-z0-9](-*[a-z0-9]){0,62})."
+        "digit.\nDetails: must match [a-z0-9](-*[a-z0-9]){0,62}."
     ]
 
 

@@ -15,16 +15,16 @@ def data_of(kind: str):
 
 def test_a_row_added_starts_from_its_fields_initial_values_up_to_the_maximum():
     data = data_of("human")
-    before = formset_data.row_count(data, "datasets")
+    before = formset_data.row_count(FORMS["human"], data, "datasets")
     formset_data.add_row(FORMS["human"], data, "datasets")
-    assert formset_data.row_count(data, "datasets") == before + 1
+    assert formset_data.row_count(FORMS["human"], data, "datasets") == before + 1
     form = FORMS["human"](data)
     assert len(form.formsets["datasets"].forms) == before + 1
     assert form.is_valid(), form.errors  # an untouched new row is left out of the request
     for _ in range(20):
         formset_data.add_row(FORMS["human"], data, "datasets")
     assert (
-        formset_data.row_count(data, "datasets")
+        formset_data.row_count(FORMS["human"], data, "datasets")
         == FORMS["human"].formset_classes["datasets"].max_num
     )
 
@@ -33,19 +33,19 @@ def test_a_removed_row_leaves_no_gap():
     data = data_of("human")
     models = [m["model_identifier"] for m in f.human()["models"]]
     assert len(models) == 2
-    formset_data.remove_row(data, "models", 0)
-    assert formset_data.row_count(data, "models") == 1
+    formset_data.remove_row(FORMS["human"], data, "models", 0)
+    assert formset_data.row_count(FORMS["human"], data, "models") == 1
     assert data["models-0-model_identifier"] == models[1]
     assert "models-1-model_identifier" not in data
-    formset_data.remove_row(data, "models", 5)  # out of range: nothing happens
-    assert formset_data.row_count(data, "models") == 1
+    formset_data.remove_row(FORMS["human"], data, "models", 5)  # out of range: nothing happens
+    assert formset_data.row_count(FORMS["human"], data, "models") == 1
 
 
 def test_rows_posted_with_delete_checked_are_dropped():
     data = data_of("human")
     data["models-0-DELETE"] = "on"
     formset_data.drop_deleted_rows(FORMS["human"], data)
-    assert formset_data.row_count(data, "models") == 1
+    assert formset_data.row_count(FORMS["human"], data, "models") == 1
     assert "models-0-DELETE" not in data
 
 

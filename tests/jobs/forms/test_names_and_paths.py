@@ -97,8 +97,8 @@ def test_messages_read_as_sentences_and_keep_the_rule():
     assert humanize(
         Violation("roleArn", "must match arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+")
     ) == (
-        "Use an IAM role ARN such as arn:aws:iam::111122223333:role/BedrockEvaluationRole "
-        "(must match arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+)."
+        "Use an IAM role ARN such as arn:aws:iam::111122223333:role/BedrockEvaluationRole."
+        "\nDetails: must match arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+."
     )
     assert humanize(Violation("x.y", "must be at most 1"), rest="y", note="Level 2") == (
         "Level 2: y: Must be at most 1."
@@ -145,3 +145,29 @@ def test_every_value_a_form_sends_has_a_field_in_its_kinds_table(kind, source):
             continue  # fixed by the kind, not typed
         hit = FORMS[kind].path_map.lookup(path)
         assert hit is not None and hit.target is not NON_FIELD, path
+
+
+def test_an_s3_uri_error_is_in_words_with_an_example_that_fits_its_form():
+    """Issue 13 #1: the words first (the regex only on the details line), and the example is
+    the form's own: a model folder on the import form, a results prefix or a dataset file on
+    the evaluation form."""
+    cases = [
+        (
+            "CreateModelImportJob",
+            "modelDataSource.s3DataSource.s3Uri",
+            "s3://my-bucket/models/my-model/",
+        ),
+        ("CreateEvaluationJob", "outputDataConfig.s3Uri", "s3://my-bucket/evaluations/"),
+        (
+            "CreateEvaluationJob",
+            "evaluationConfig.automated.datasetMetricConfigs[0].dataset.datasetLocation.s3Uri",
+            "s3://my-bucket/datasets/prompts.jsonl",
+        ),
+    ]
+    for operation, path, example in cases:
+        message = humanize(
+            Violation(path, "must match s3://[a-z0-9][-.a-z0-9]{1,61}.*"), operation=operation
+        )
+        words, details = message.split("\nDetails: ")
+        assert words == f"Use an S3 URI like {example}, lower-case bucket name."
+        assert "[" not in words and details.startswith("must match s3://[a-z0-9]")

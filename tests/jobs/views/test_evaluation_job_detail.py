@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import socket
+import time
 
 import pytest
 from django.utils import timezone
@@ -262,3 +264,37 @@ def test_a_description_a_sweep_marked_outdated_is_fetched_again(viewer_client, m
     EvaluationJob.objects.filter(pk=job.pk).update(needs_description=True)
     viewer_client.get(url(job))
     assert calls == [job.arn]
+
+
+# --- Bedrock on the request path: bounded ------------------------------------------------------
+
+
+def test_a_slow_bedrock_costs_the_page_seconds_not_a_workers_retry_budget(mirrored, settings):
+    """The page's describe is a short call without retries (bedrock.client.on_request_path):
+    a Get that takes 8 s is given up after about 4 s, and the mirror is left as it was."""
+    from jobs.views.evaluation_jobs import DETAIL
+    from jobs.views.mirror import describe_if_needed
+
+    settings.BEDROCK_READ_TIMEOUT, settings.BEDROCK_MAX_ATTEMPTS = 30, 5  # a worker's budget
+    job = EvaluationJob.objects.filter(description__isnull=True).first()
+    mirrored.set_faults(latency_ms=8000)
+    started = time.monotonic()
+    obj, error = describe_if_needed(DETAIL, job)
+    elapsed = time.monotonic() - started
+    assert error is not None and error.code == "ReadTimeoutError"
+    assert elapsed < 6, elapsed
+    job.refresh_from_db()
+    assert job.description is None
+
+
+def test_an_unreachable_bedrock_leaves_a_readable_page(viewer_client, settings):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.BEDROCK_ENDPOINT_URL = f"http://127.0.0.1:{port}"
+    job = make_job(name="summary-only", status="InProgress")
+    response = viewer_client.get(url(job))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "summary-only" in html and "Bedrock did not answer" in html
+    assert "has not been fetched from Bedrock yet" in html

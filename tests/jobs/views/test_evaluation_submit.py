@@ -290,7 +290,7 @@ def validate(client: Client, kind: str, data: dict, field: str):
 @pytest.mark.django_db
 def test_the_name_is_checked_live_against_the_pattern_and_the_mirror(operator_client):
     html = validate(operator_client, "human", {"name": "Bad_Name"}, "name").content.decode()
-    assert html.startswith('<ul class="errorlist" id="id_name-errors">')
+    assert html.startswith('<ul class="errorlist" id="id_name_error"')
     assert "must match [a-z0-9](-*[a-z0-9]){0,62}" in html
     EvaluationJob.objects.create(
         arn="arn:aws:bedrock:us-east-1:111122223333:evaluation-job/abcdefabcdef",
@@ -312,7 +312,7 @@ def test_a_field_is_checked_at_its_own_path_while_the_rest_is_empty(operator_cli
     data = {"models-TOTAL_FORMS": "1", "models-0-source": "bedrock"}
     data["models-0-model_identifier"] = "not a model"
     html = validate(operator_client, "human", data, "models-0-model_identifier").content.decode()
-    assert 'id="id_models-0-model_identifier-errors"' in html
+    assert 'id="id_models-0-model_identifier_error"' in html
     assert "must match (arn:aws" in html
     html = validate(operator_client, "rag", {"number_of_results": "101"}, "number_of_results")
     assert "at most 100" in html.content.decode()

@@ -65,7 +65,9 @@ def form_data(**overrides) -> dict[str, str]:
 
 def field_errors(response, field: str) -> list[str]:
     html = response.content.decode()
-    match = re.search(rf'<ul class="errorlist" id="id_{field}-errors">(.*?)</ul>', html, re.S)
+    match = re.search(
+        rf'<ul class="errorlist" id="id_{field}_error" aria-live="polite">(.*?)</ul>', html, re.S
+    )
     return [unescape(e) for e in re.findall(r"<li>(.*?)</li>", match.group(1))] if match else []
 
 
