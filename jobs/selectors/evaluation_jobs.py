@@ -18,6 +18,7 @@ from jobs.selectors.mirror import (
     mirror_get,
     mirror_page,
     mirror_queryset,
+    mirror_rows,
     pretty,
     pretty_text,
     status_counts,
@@ -44,6 +45,8 @@ LIST_COLUMNS = (
     "task_types",
     "model_identifiers",
     "listed",
+    # The row's revision: the live channel sends a row again when this moved.
+    "last_synced_at",
 )
 
 # Status chips count at most this many rows per status when other filters are set, and show
@@ -115,6 +118,11 @@ def evaluation_job_status_counts(
 def evaluation_job_get(*, resource_id: str) -> EvaluationJob | None:
     """The job whose ARN ends in `resource_id` (listed rows first), or None."""
     return mirror_get(EvaluationJob, resource_id=resource_id)
+
+
+def evaluation_job_rows(*, resource_ids: list[str]) -> list[EvaluationJob]:
+    """The list rows among `resource_ids` (the live channel's running rows), one query."""
+    return mirror_rows(EvaluationJob, LIST_COLUMNS, resource_ids=resource_ids)
 
 
 def evaluation_jobs_by_id(*, resource_ids: list[str]) -> list[EvaluationJob]:

@@ -129,6 +129,18 @@ def mirror_get[M: MirroredResource](model: type[M], *, resource_id: str) -> M | 
     return model.objects.filter(resource_id=resource_id).order_by("-listed", "-created_at").first()
 
 
+def mirror_rows[M: MirroredResource](
+    model: type[M], columns: Sequence[str], *, resource_ids: Sequence[str]
+) -> list[M]:
+    """The rows whose ids are in `resource_ids` (listed ones win over a vanished namesake),
+    with only `columns`: one query however many."""
+    rows = model.objects.only(*columns).filter(resource_id__in=list(resource_ids))
+    found: dict[str, M] = {}
+    for row in rows.order_by("listed", "created_at"):
+        found[row.resource_id] = row  # the last one wins: listed, then newest
+    return list(found.values())
+
+
 def audit_entries(*, arn: str, limit: int = 50) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(target_arn=arn).order_by("-at")[:limit])
 
