@@ -46,7 +46,7 @@ LIST_COLUMNS = (
     "model_identifiers",
     "listed",
     # The row's revision: the live channel sends a row again when this moved.
-    "last_synced_at",
+    "summary_digest",
 )
 
 # Status chips count at most this many rows per status when other filters are set, and show

@@ -38,7 +38,7 @@ IMPORT_JOB_COLUMNS = (
     "last_modified_at",
     "ended_at",
     "listed",
-    "last_synced_at",  # the row's revision, for the live channel
+    "summary_digest",  # the row's revision, for the live channel
 )
 IMPORTED_MODEL_COLUMNS = (
     "arn",

@@ -49,6 +49,8 @@ DETAIL_TEMPLATE = "jobs/mirror_detail.html"
 # A running resource's description older than this is fetched again when its page asks for
 # its status, so a person watching sees InProgress turn Completed within a poll or two.
 DESCRIPTION_MAX_AGE = dt.timedelta(seconds=3)
+# A running resource's page asks this often (its description is at most DESCRIPTION_MAX_AGE old).
+DETAIL_LIVE_SECONDS = 3
 # The header stops waiting for a sweep after this long (the table still refreshes on reload).
 SYNC_WAIT_SECONDS = 120
 
@@ -272,14 +274,14 @@ def refresh_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
 # --- The live channel ---------------------------------------------------------------------------
 #
 # One request per interval per page, whatever it shows: the page's #live element carries the
-# revision it shows (each running row's last_synced_at, the sweep it names in its header, a
+# revision it shows (each running row's summary digest, the sweep it names in its header, a
 # sweep it waits for) in its URL; the answer holds only what changed, as htmx out-of-band
 # swaps (rows, status chips, header), and a new #live element that polls again while
 # something on the page can still change, or stops. Plain polling rather than server-sent
 # events: behind gunicorn's sync workers an open event stream holds a whole worker per tab.
 
 LIVE_MAX_ROWS = 200  # a page shows at most 100; more in a URL is garbage
-LIVE_ROW = re.compile(r"([a-z0-9]{1,64})\.([0-9]{1,20})")
+LIVE_ROW = re.compile(r"([a-z0-9]{1,64})\.([0-9a-z]{1,9})")
 LIVE_REV = re.compile(r"[0-9]{1,18}-[01]")
 
 
@@ -288,9 +290,10 @@ def live_seconds() -> int:
 
 
 def row_revision(obj: Any) -> str:
-    """What the live channel compares: when Bedrock's data last changed the row."""
-    stamp = getattr(obj, "last_synced_at", None)
-    return str(int(stamp.timestamp() * 1_000_000)) if stamp else "0"
+    """What the live channel compares: the digest of what Bedrock said of the row (a Get that
+    changed nothing keeps it), and whether Bedrock still lists it."""
+    digest = getattr(obj, "summary_digest", "") or "0"
+    return f"{digest[:8]}{'l' if obj.listed else 'v'}"
 
 
 def banner_revision(run: SyncRun | None, running: bool) -> str:
@@ -621,7 +624,14 @@ def describe_if_needed(spec: MirrorDetail, obj: Any) -> tuple[Any, BedrockError 
 def _status_context(
     spec: MirrorDetail, obj: Any, request: HttpRequest, error: BedrockError | None
 ) -> dict:
+    status_url = obj.get_absolute_url() + "status/"
+    live = Live(
+        url=link(status_url, {"rev": row_revision(obj)}),
+        active=bool(obj.listed and getattr(obj, "is_running", False)),
+        seconds=DETAIL_LIVE_SECONDS,
+    )
     return {
+        "live": live,
         "obj": obj,
         "layout": spec.layout(obj=obj),
         "describe_error": error,
@@ -649,10 +659,16 @@ def detail_page(request: HttpRequest, spec: MirrorDetail, resource_id: str) -> H
 
 
 def status_page(request: HttpRequest, spec: MirrorDetail, resource_id: str) -> HttpResponse:
-    """The status block of a resource's page, polled while it runs."""
+    """A resource page's live channel, while it runs: its status block if it changed since
+    the revision the page shows (?rev=), out of band, and the next #live. Without ?rev, the
+    status block alone."""
     obj, error = describe_if_needed(spec, get_or_404(spec.list, resource_id))
     context = _status_context(spec, obj, request, error)
-    return render(request, f"{DETAIL_TEMPLATE}#job-status", context)
+    shown = request.GET.get("rev")
+    if shown is None:
+        return render(request, f"{DETAIL_TEMPLATE}#job-status", context)
+    context |= {"oob": True, "changed": shown != row_revision(obj) or error is not None}
+    return render(request, f"{DETAIL_TEMPLATE}#status-live-response", context)
 
 
 # --- Views and URLs ----------------------------------------------------------------------------

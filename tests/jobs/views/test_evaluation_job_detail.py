@@ -12,6 +12,7 @@ from django.utils import timezone
 from jobs import sync
 from jobs.bedrock.errors import ServiceError
 from jobs.models import AuditEntry, EvaluationJob
+from tests.jobs.views import live
 from tests.jobs.views.factories import description_for, make_job
 
 pytestmark = pytest.mark.django_db
@@ -144,24 +145,29 @@ def test_tags_come_from_bedrock(viewer_client, mirrored):
 
 def test_a_running_job_updates_live_from_bedrock(viewer_client, mirrored):
     job = EvaluationJob.objects.filter(status="InProgress").first()
-    html = viewer_client.get(url(job)).content.decode()
-    status_block = re.search(r'<section id="job-status"[^>]*>', html).group(0)
-    assert f'hx-get="{url(job, "status/")}"' in status_block
-    assert 'hx-trigger="every 3s"' in status_block
+    page = viewer_client.get(url(job)).content.decode()
+    assert "hx-" not in re.search(r'<section id="job-status"[^>]*>', page).group(0)
+    # One live channel: it names the revision the page shows.
+    assert live.is_active(page) and 'hx-trigger="every 3s, live-now from:body"' in page
+    assert live.live_url(page).startswith(url(job, "status/?rev="))
 
     mirrored.force_status(job.arn, "Completed")
-    # A description younger than the threshold is not fetched again...
-    response = viewer_client.get(url(job, "status/"))
-    assert 'data-status="InProgress"' in response.content.decode()
-    # ...an older one is, and the block comes back terminal, without its poll.
+    # A description younger than the threshold is not fetched again: nothing to send.
+    answer = live.poll(viewer_client, page).content.decode()
+    assert "job-status" not in answer and live.is_active(answer)
+    # ...an older one is, and the block comes back terminal, highlighted; polling stops.
     EvaluationJob.objects.filter(pk=job.pk).update(
         described_at=timezone.now() - dt.timedelta(seconds=4)
     )
-    response = viewer_client.get(url(job, "status/"))
-    html = response.content.decode()
-    assert html.lstrip().startswith('<section id="job-status"')
-    assert 'data-status="Completed"' in html and "hx-trigger" not in html
+    answer = live.poll(viewer_client, answer).content.decode()
+    block = re.search(r'<section id="job-status"[^>]*>', answer).group(0)
+    assert 'hx-swap-oob="true"' in block and "live-changed" in block
+    assert 'data-status="Completed"' in answer and not live.is_active(answer)
+    assert "hx-trigger" not in answer
     assert EvaluationJob.objects.get(pk=job.pk).status == "Completed"
+    # Without a revision (no JavaScript's Reload), the block alone.
+    html = viewer_client.get(url(job, "status/")).content.decode()
+    assert html.lstrip().startswith('<section id="job-status"') and "hx-" not in html
 
 
 def test_a_viewer_sees_no_stop_and_cannot_stop(viewer_client, no_bedrock):

@@ -428,9 +428,7 @@ def test_one_live_channel_names_the_running_rows_and_terminal_rows_never_poll(vi
     assert live.oob_row(quiet, running.resource_id) is None and live.is_active(quiet)
 
     # The job finished: its row comes back out of band, highlighted, and polling stops.
-    EvaluationJob.objects.filter(pk=running.pk).update(
-        status="Completed", last_synced_at=timezone.now()
-    )
+    EvaluationJob.objects.filter(pk=running.pk).update(status="Completed", summary_digest="f" * 32)
     answer = live.poll(viewer_client, quiet).content.decode()
     row = live.oob_row(answer, running.resource_id)
     assert 'hx-swap-oob="true"' in row and "live-changed" in row and "terminal" in row
