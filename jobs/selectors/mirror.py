@@ -201,20 +201,24 @@ def status_counts(
 def _bounded_counts(
     base: QuerySet, *, statuses: Sequence[str], limit: int
 ) -> dict[str, int | None]:
-    counts: dict[str, int | None] = {}
-    base = base.values("pk")
+    return {s: bounded_count(base.filter(status=s), limit=limit) for s in statuses}
+
+
+def bounded_count(queryset: QuerySet, *, limit: int) -> int | None:
+    """How many rows `queryset` has, counting at most `limit` + 1 (more than `limit` reads
+    as "limit+"), and on PostgreSQL within COUNT_TIMEOUT_MS: None past it. Never a count of a
+    whole table on a page."""
+    # SELECT COUNT(*) FROM (SELECT ... LIMIT limit + 1): stops at the bound.
+    bounded = queryset.values("pk")[: limit + 1]
     if connection.vendor != "postgresql":
-        return {s: base.filter(status=s)[: limit + 1].count() for s in statuses}
-    for status in statuses:
-        try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}")
-                # SELECT COUNT(*) FROM (SELECT ... LIMIT limit + 1): stops at the bound.
-                counts[status] = base.filter(status=status)[: limit + 1].count()
-        except DatabaseError:
-            counts[status] = None  # cancelled by the timeout
-    return counts
+        return bounded.count()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}")
+            return bounded.count()
+    except DatabaseError:
+        return None  # cancelled by the timeout
 
 
 # --- Helpers for the detail pages' layouts ----------------------------------------------------
