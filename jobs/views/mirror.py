@@ -30,13 +30,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from jobs import sync
+from jobs import page_cache, sync
 from jobs.bedrock.errors import BedrockError
 from jobs.models import MirroredResource, SyncRun
 from jobs.pagination import KeysetPage, PageTokenError
 from jobs.permissions import BROWSE, OPERATE, requires
 from jobs.selectors.mirror import StatusChip, audit_entries
-from jobs.tags import resource_tags
+from jobs.tags import mirrored_tags, tags_refresh_request
 from jobs.templatetags.job_format import ago_text
 from jobs.views import pages
 from jobs.views.filters import MirrorFilterForm, filter_params, sort_params, status_params
@@ -191,6 +191,16 @@ def sync_banner(
         after=after,
         **waiting,
     )
+
+
+def header_state(spec: MirrorList) -> tuple[SyncRun | None, bool]:
+    """The kind's latest finished sweep and whether one runs, cached a few seconds
+    (jobs.page_cache: dropped when a sweep ends or a lock changes)."""
+    header = page_cache.sync_header(
+        kind=spec.kind,
+        read=lambda: (sync.sync_state(kind=spec.kind), sync.sync_running(kind=spec.kind)),
+    )
+    return header.run, header.running
 
 
 def initial_banner(spec: MirrorList, *, run: SyncRun | None, running: bool) -> SyncBanner:
@@ -356,8 +366,7 @@ def live_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
     comparable = request.GET.get("cmp") == "1"
 
     # The header: the sweep it names, and a sweep it waits for after Refresh.
-    run = sync.sync_state(kind=spec.kind)
-    running = sync.sync_running(kind=spec.kind)
+    run, running = header_state(spec)
     rev = banner_revision(run, running)
     shown_rev = request.GET.get("rev", "")
     try:
@@ -466,8 +475,7 @@ def list_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
     if spec.new and request.user.has_perm(OPERATE):
         context.update(new_url=reverse(spec.new[0]), new_label=spec.new[1])
     preparing = bool(spec.prepare and spec.prepare() is not None)
-    run = sync.sync_state(kind=spec.kind)
-    running = sync.sync_running(kind=spec.kind)
+    run, running = header_state(spec)
     banner = initial_banner(spec, run=run, running=running)
     live: dict = {"params": {}, "rows": []}
     if form.is_valid():
@@ -645,10 +653,12 @@ def _status_context(
 
 def detail_page(request: HttpRequest, spec: MirrorDetail, resource_id: str) -> HttpResponse:
     obj, error = describe_if_needed(spec, get_or_404(spec.list, resource_id))
-    tags = resource_tags(obj=obj)
+    # Tags come from the mirror; none yet or old ones: a worker reads them (never this request).
+    tags = mirrored_tags(obj=obj)
+    tags_refresh_request(kind=spec.list.kind, obj=obj)
     context = _status_context(spec, obj, request, error) | {
         "tags": tags.tags,
-        "tags_error": tags.error,
+        "tags_synced_at": tags.synced_at,
         "audit_entries": audit_entries(arn=obj.arn),
         "list_url": spec.list.url(),
         "sections": spec.sections,

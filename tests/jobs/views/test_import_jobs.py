@@ -13,7 +13,7 @@ from html import unescape
 import pytest
 from django.utils import timezone
 
-from jobs import deletions, sync
+from jobs import deletions, sync, tasks
 from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import ValidationError
 from jobs.models import (
@@ -250,6 +250,7 @@ def test_an_import_job_page_shows_every_field(viewer_client, local_bedrock):
     )
     local_bedrock.force_status(job_arn, "Completed")
     sync.import_jobs_sync(raise_errors=True)
+    tasks.mirror_tags_refresh("import_jobs", job_arn)  # a worker reads the tags
     job = ModelImportJob.objects.get(arn=job_arn)
     html = viewer_client.get(f"{JOBS}{job.resource_id}/").content.decode()
     model = ImportedModel.objects.get(name="everything-model")  # mirrored when described
@@ -334,6 +335,7 @@ def test_an_imported_model_page_shows_every_field(viewer_client, local_bedrock):
     sync.import_jobs_sync(raise_errors=True)
     sync.imported_models_sync(raise_errors=True)
     model = ImportedModel.objects.get(name="page-model")
+    tasks.mirror_tags_refresh("imported_models", model.arn)  # a worker reads the tags
     job = ModelImportJob.objects.get(arn=job_arn)
     html = viewer_client.get(f"{MODELS}{model.resource_id}/").content.decode()
     for text in (

@@ -1,0 +1,121 @@
+"""What a page needs that does not change per request, cached for a few seconds on the shared
+cache (Redis; a miss when it is down): a user's permissions, the user row itself, and a kind's
+sync header (its latest sweep and whether one runs). Each entry is dropped when what it holds
+is written (signals, connected in jobs.apps), and expires on its own anyway, so a write that
+sends no signal (a lease taken by a conditional UPDATE, a group's permissions edited) shows
+within the TTL.
+
+The profile of a list page at 100k jobs (bench/web_load.py, issue 12) had the session user,
+the permission queries, the sync banner and the task lock at about a quarter of a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.core.cache import cache
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from jobs.models import SyncRun, TaskLock
+
+USER_TTL = 30
+HEADER_TTL = 5
+
+
+def _user_key(user_id: object) -> str:
+    return f"auth:user:{user_id}"
+
+
+def _perms_key(user_id: object) -> str:
+    return f"auth:perms:{user_id}"
+
+
+def _header_key(kind: str) -> str:
+    return f"sync-header:{kind}"
+
+
+class CachedModelBackend(ModelBackend):
+    """Django's ModelBackend, with the session's user row and the user's permission set read
+    from the cache (USER_TTL) instead of three queries per request. Saving the user or
+    changing their groups or permissions drops both entries at once."""
+
+    def get_user(self, user_id):
+        key = _user_key(user_id)
+        user = cache.get(key)
+        if user is None:
+            user = super().get_user(user_id)
+            if user is not None:
+                cache.set(key, user, USER_TTL)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return super().get_all_permissions(user_obj, obj=obj)
+        if not hasattr(user_obj, "_perm_cache"):
+            key = _perms_key(user_obj.pk)
+            perms = cache.get(key)
+            if perms is None:
+                perms = super().get_all_permissions(user_obj)
+                cache.set(key, perms, USER_TTL)
+            user_obj._perm_cache = perms
+        return user_obj._perm_cache
+
+
+def forget_user(user_id: object) -> None:
+    cache.delete_many([_user_key(user_id), _perms_key(user_id)])
+
+
+@dataclass(frozen=True)
+class Header:
+    run: SyncRun | None  # the latest finished sweep
+    running: bool
+
+
+def sync_header(*, kind: str, read) -> Header:
+    """A kind's header state: `read()` -> (run, running) on a miss (jobs.sync's sync_state and
+    sync_running), cached HEADER_TTL seconds."""
+    key = _header_key(kind)
+    header = cache.get(key)
+    if header is None:
+        run, running = read()
+        header = Header(run=run, running=running)
+        cache.set(key, header, HEADER_TTL)
+    return header
+
+
+def _on_user_saved(sender, instance, **kwargs) -> None:
+    forget_user(instance.pk)
+
+
+def _on_user_m2m(sender, instance, action, pk_set, **kwargs) -> None:
+    if not action.startswith("post_"):
+        return
+    if isinstance(instance, get_user_model()):
+        forget_user(instance.pk)
+    elif pk_set:  # from the other side: group.user_set.add(...)
+        for pk in pk_set:
+            forget_user(pk)
+
+
+def _on_sync_run(sender, instance, **kwargs) -> None:
+    cache.delete(_header_key(instance.kind))
+
+
+def _on_lock(sender, instance, **kwargs) -> None:
+    # Lock names start with the kind ("sync:evaluation_jobs" ...): drop every kind's header.
+    from jobs.sync import KINDS
+
+    cache.delete_many([_header_key(kind) for kind in KINDS])
+
+
+def connect() -> None:
+    """Called once from jobs.apps.JobsConfig.ready (every process: web, worker, beat)."""
+    user = get_user_model()
+    post_save.connect(_on_user_saved, sender=user, dispatch_uid="page_cache.user")
+    for through in (user.groups.through, user.user_permissions.through):
+        m2m_changed.connect(_on_user_m2m, sender=through, dispatch_uid=f"page_cache.{through}")
+    post_save.connect(_on_sync_run, sender=SyncRun, dispatch_uid="page_cache.syncrun")
+    for signal in (post_save, post_delete):
+        signal.connect(_on_lock, sender=TaskLock, dispatch_uid=f"page_cache.lock.{signal}")
