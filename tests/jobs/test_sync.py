@@ -152,7 +152,7 @@ def test_the_fill_describes_every_missing_job_and_keeps_to_its_rate(bedrock_jobs
     assert all(job.description["jobArn"] == job.arn for job in EvaluationJob.objects.all())
     # Nothing left: the next fill makes no call.
     assert sync.evaluation_jobs_describe_missing(rate=rate) == 0
-    assert calls(bedrock_jobs) == {GET: 30}
+    assert calls(bedrock_jobs) == {GET: 30, "ListTagsForResource": 30}
 
 
 def test_the_fill_stops_at_its_time_budget(bedrock_jobs):
