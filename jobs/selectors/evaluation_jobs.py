@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
 
+from jobs import page_cache
 from jobs.bedrock import rules
 from jobs.models import EvaluationJob, StatusCount
 from jobs.pagination import KeysetPage
@@ -120,7 +121,11 @@ def evaluation_job_models() -> list[str]:
     """Every model the mirror's jobs name, sorted, for the model picker. On PostgreSQL a loose
     index scan of the evaljob_models_prefix index (one probe per distinct combination of
     models, not a scan of the jobs); cached for a minute either way."""
-    cached = cache.get(MODELS_CACHE_KEY)
+    cached = page_cache.local_get(MODELS_CACHE_KEY)
+    if cached is None:
+        cached = cache.get(MODELS_CACHE_KEY)
+        if cached is not None:
+            page_cache.local_set(MODELS_CACHE_KEY, cached)
     if cached is not None:
         return cached
     table = connection.ops.quote_name(EvaluationJob._meta.db_table)

@@ -8,7 +8,7 @@ the rest of the page; jobs/evaluation_job_list.html#job-row calls {% evaluation_
 from __future__ import annotations
 
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -18,12 +18,15 @@ from jobs.templatetags.job_format import ago_text, bars, iso, short_model, utc
 register = template.Library()
 
 
-def _detail_prefix(context) -> str:
-    """ "/evaluation-jobs/": reversed once per render, not once per row."""
-    cache = context.render_context
-    if "job_rows.prefix" not in cache:
-        cache["job_rows.prefix"] = reverse("evaluation_job_detail", args=["x"])[:-2]
-    return cache["job_rows.prefix"]
+_prefixes: dict[str, str] = {}
+
+
+def _detail_prefix() -> str:
+    """ "/evaluation-jobs/": reversed once per process and script prefix, not once per row."""
+    script = get_script_prefix()
+    if script not in _prefixes:
+        _prefixes[script] = reverse("evaluation_job_detail", args=["x"])[:-2]
+    return _prefixes[script]
 
 
 @register.simple_tag(takes_context=True)
@@ -76,9 +79,7 @@ def evaluation_job_row(context, job) -> SafeString:
         else ' <span class="badge" data-status="Vanished" '
         'title="Bedrock no longer lists this job">Vanished</span>'
     )
-    out.append(
-        f'<td class="name"><a href="{_detail_prefix(context)}{rid}/">{name}</a>{vanished}</td>'
-    )
+    out.append(f'<td class="name"><a href="{_detail_prefix()}{rid}/">{name}</a>{vanished}</td>')
     out.append(f'<td><span class="badge" data-status="{status}">{status}</span></td>')
     out.append(f'<td class="opt">{escape(job.job_type)}</td>')
     out.append(f'<td class="opt">{escape(job.application_type)}</td>')
