@@ -330,6 +330,8 @@ HEALTH_PROBE_SECONDS = env_int("HEALTH_PROBE_SECONDS", 5)
 # --- Sync (the mirror; see jobs/sync.py) ---
 # How often beat sweeps each kind (list everything, Get what changed): the mirror's staleness.
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 30)
+# How often a live page asks what changed (one request per page, whatever it shows).
+LIVE_POLL_SECONDS = env_int("DASHBOARD_LIVE_POLL_SECONDS", 5)
 # Get calls a second for filling missing descriptions, per kind: a first sweep of 100k jobs
 # must not spend the account's GetEvaluationJob quota that the detail pages also need.
 SYNC_DESCRIBE_RATE = env_int("SYNC_DESCRIBE_RATE", 5)
