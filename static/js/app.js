@@ -153,17 +153,19 @@
 (function () {
   // A hidden tab asks at most once a minute; coming back, it asks at once.
   var HIDDEN_INTERVAL_MS = 60000;
-  var lastSent = new WeakMap();
+  // By the element's id: each answer brings a new #live element in place of the old one.
+  var lastSent = {};
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail && event.detail.elt;
     if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live")) return;
+    var key = elt.id || "live";
     var now = Date.now();
-    if (document.hidden && now - (lastSent.get(elt) || 0) < HIDDEN_INTERVAL_MS) {
+    if (document.hidden && now - (lastSent[key] || 0) < HIDDEN_INTERVAL_MS) {
       event.preventDefault();
       return;
     }
-    lastSent.set(elt, now);
+    lastSent[key] = now;
   });
 
   document.addEventListener("visibilitychange", function () {

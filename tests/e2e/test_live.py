@@ -119,7 +119,9 @@ def test_a_changed_row_is_swapped_and_highlighted_and_chips_and_header_follow(
     expect(chips.locator("a.chip[data-status='Completed'] .count")).to_have_text("21")
     header = page.locator("#sync-state .sync-text")
     expect(header).to_have_text(re.compile(r"^Synced \d+ s ago$"))
-    shot(page, "live-list-changed-row")
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        shot(page, f"live-list-changed-row-{width}", full_page=False)
     # "N s ago" moves on by itself between answers.
     time.sleep(2.2)
     expect(header).not_to_have_text("Synced 0 s ago")
@@ -154,3 +156,31 @@ def test_polling_stops_when_nothing_on_the_page_can_change(
     seen.clear()
     page.wait_for_timeout(3000)
     assert seen == []
+
+
+def test_a_hidden_tab_backs_off_and_asks_at_once_when_shown(
+    page, live_server, login, viewer, forty_running
+):
+    signed_in(page, login, viewer)
+    page.goto(f"{live_server.url}{LIST}")
+    expect(page.locator("#job-table tbody tr.running")).to_have_count(40)
+    page.wait_for_timeout(1500)
+
+    def visibility(hidden: bool) -> None:
+        page.evaluate(
+            """hidden => {
+                Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+                Object.defineProperty(document, "visibilityState",
+                    {value: hidden ? "hidden" : "visible", configurable: true});
+                document.dispatchEvent(new Event("visibilitychange"));
+            }""",
+            hidden,
+        )
+
+    seen = watch_requests(page)
+    visibility(True)
+    page.wait_for_timeout(4000)
+    assert seen == []  # hidden: at most one a minute, and one just went out
+    visibility(False)
+    page.wait_for_timeout(300)
+    assert 1 <= len(seen) <= 2 and seen[0].startswith(f"{LIST}live/")  # shown: at once
