@@ -3,6 +3,7 @@ the actions a role allows (Stop for Operators, against the local Bedrock)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -10,7 +11,8 @@ from django.utils import timezone
 
 from jobs import publishing, sync, tasks
 from jobs.bedrock.errors import ServiceError
-from jobs.models import EvaluationJob
+from jobs.models import AuditEntry, EvaluationJob
+from tests.jobs.views import live
 from tests.jobs.views.factories import description_for, make_job
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +164,115 @@ def test_the_sync_reads_tags_with_each_description(mirrored):
     assert counts["ListTagsForResource"] == counts["GetEvaluationJob"] == 40
     assert not EvaluationJob.objects.filter(tags__isnull=True).exists()
     assert not EvaluationJob.objects.filter(tags_synced_at__isnull=True).exists()
+
+
+def test_a_running_job_updates_live_from_bedrock(viewer_client, mirrored):
+    job = EvaluationJob.objects.filter(status="InProgress").first()
+    page = viewer_client.get(url(job)).content.decode()
+    assert "hx-" not in re.search(r'<section id="job-status"[^>]*>', page).group(0)
+    # One live channel: it names the revision the page shows.
+    assert live.is_active(page) and 'hx-trigger="every 3s, live-now from:body"' in page
+    assert live.live_url(page).startswith(url(job, "status/?rev="))
+
+    mirrored.force_status(job.arn, "Completed")
+    # A description younger than the threshold is not fetched again: nothing to send.
+    answer = live.poll(viewer_client, page).content.decode()
+    assert "job-status" not in answer and live.is_active(answer)
+    # ...an older one is, and the block comes back terminal, highlighted; polling stops.
+    EvaluationJob.objects.filter(pk=job.pk).update(
+        described_at=timezone.now() - dt.timedelta(seconds=4)
+    )
+    answer = live.poll(viewer_client, answer).content.decode()
+    block = re.search(r'<section id="job-status"[^>]*>', answer).group(0)
+    assert 'hx-swap-oob="true"' in block and "live-changed" in block
+    assert 'data-status="Completed"' in answer and not live.is_active(answer)
+    assert "hx-trigger" not in answer
+    assert EvaluationJob.objects.get(pk=job.pk).status == "Completed"
+    # Without a revision (no JavaScript's Reload), the block alone.
+    html = viewer_client.get(url(job, "status/")).content.decode()
+    assert html.lstrip().startswith('<section id="job-status"') and "hx-" not in html
+
+
+def test_a_viewer_sees_no_stop_and_cannot_stop(viewer_client, no_bedrock):
+    job = described(status="InProgress")
+    html = viewer_client.get(url(job)).content.decode()
+    assert "Stop job" not in html and url(job, "stop/") not in html
+    assert viewer_client.post(url(job, "stop/")).status_code == 403
+    assert viewer_client.get(url(job, "stop/")).status_code == 403
+    assert not AuditEntry.objects.exists()
+
+
+def test_an_operator_sees_stop_only_while_in_progress(operator_client, no_bedrock):
+    running = described(status="InProgress")
+    html = operator_client.get(url(running)).content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)" data-confirm="[^"]*">', html)
+    assert form and form.group(1) == url(running, "stop/")
+    assert "csrfmiddlewaretoken" in html
+    for status in ("Completed", "Failed", "Stopped", "Stopping"):
+        job = described(status=status)
+        assert "Stop job" not in operator_client.get(url(job)).content.decode(), status
+    assert "Delete" not in operator_client.get(url(described(status="Completed"))).content.decode()
+
+
+def test_an_operator_stops_a_running_job_on_bedrock(operator_client, operator, mirrored):
+    job = EvaluationJob.objects.filter(status="InProgress").first()
+    mirrored.force_status(job.arn, "InProgress")  # keep it running whatever the clock says
+    response = operator_client.post(url(job, "stop/"))
+    assert response.status_code == 302 and response["Location"] == url(job)
+    assert mirrored.call_counts()["StopEvaluationJob"] == 1
+    job.refresh_from_db()
+    assert job.status == "Stopping"
+    entry = AuditEntry.objects.get(target_arn=job.arn)
+    assert (entry.user, entry.username, entry.action, entry.outcome) == (
+        operator,
+        "otto-operator",
+        "evaluation_job.stop",
+        "requested",
+    )
+    page = operator_client.get(response["Location"]).content.decode()
+    assert "Stopping “" in page  # the flash message
+    assert "evaluation_job.stop" in page and "otto-operator" in page  # the audit on the page
+
+
+def test_a_bedrock_refusal_to_stop_becomes_a_message(operator_client, mirrored):
+    job = EvaluationJob.objects.filter(status="InProgress").first()
+    mirrored.force_status(job.arn, "Completed")  # Bedrock knows better than the mirror
+    response = operator_client.post(url(job, "stop/"), follow=True)
+    html = response.content.decode()
+    assert "Bedrock refused to stop" in html and "only an InProgress job can be stopped" in html
+    job.refresh_from_db()
+    # Not marked Stopping; the page it returned to fetched the job and shows the truth.
+    assert job.status == "Completed" and 'data-status="Completed"' in html
+    entry = AuditEntry.objects.get(target_arn=job.arn)
+    assert entry.outcome == "failed" and entry.detail["code"] == "ConflictException"
+
+
+def test_stopping_a_job_that_is_not_running_is_refused_without_calling_bedrock(
+    operator_client, no_bedrock, monkeypatch
+):
+    job = described(status="Completed")
+    monkeypatch.setattr(
+        "jobs.bedrock.client.stop_evaluation_job", lambda **kw: pytest.fail("called Bedrock")
+    )
+    html = operator_client.post(url(job, "stop/"), follow=True).content.decode()
+    assert "only a job in progress can stop" in html
+
+
+def test_stop_needs_csrf(operator, no_bedrock):
+    from django.test import Client
+
+    job = described(status="InProgress")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    assert client.post(url(job, "stop/")).status_code == 403
+
+
+def test_a_vanished_job_says_so_and_is_not_fetched(viewer_client, no_bedrock):
+    job = described(status="Completed", listed=False, vanished_at=timezone.now())
+    job.description = None
+    job.save()
+    html = viewer_client.get(url(job)).content.decode()
+    assert "Vanished" in html and "Bedrock no longer lists this job" in html
 
 
 def test_a_description_a_sweep_marked_outdated_is_fetched_again(viewer_client, monkeypatch):
