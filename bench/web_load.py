@@ -17,6 +17,8 @@ for --duration seconds with wrk, signed in (the session and CSRF cookies of that
     model       /evaluation-jobs/?model=nova-pro
     detail      /evaluation-jobs/<id>/
     healthz     /healthz
+    bare        /bench/bare/: the floor, a bare view rendering the list's same 50 rows
+                (bench/bare_site.py: no session, permission, header or base template)
 
 It prints requests/s, p50 and p99 per case, and checks the targets of issue 12 (300 list and
 detail pages/s with p99 under 100 ms at 8 connections). Every loop is bounded by --duration;
@@ -205,7 +207,12 @@ def main() -> None:
             "warning",
         ],
         cwd=ROOT,
-        env={**os.environ, "BEDROCK_ENDPOINT_URL": bedrock.url},
+        env={
+            **os.environ,
+            "BEDROCK_ENDPOINT_URL": bedrock.url,
+            # The dashboard's settings, plus the bare case's URL (bench/bare_site.py).
+            "DJANGO_SETTINGS_MODULE": "bench.bare_site",
+        },
         start_new_session=True,
     )
     cases = {
@@ -215,6 +222,7 @@ def main() -> None:
         "model": "/evaluation-jobs/?model=nova-pro",
         "detail": f"/evaluation-jobs/{job.resource_id}/",
         "healthz": "/healthz",
+        "bare": "/bench/bare/",
     }
     if args.only:
         cases = {k: v for k, v in cases.items() if k in args.only}
@@ -251,6 +259,12 @@ def main() -> None:
             checks.append((f"{name}: p99 under 100 ms", r["p99"] < 100, f"{r['p99']:.0f} ms"))
     for name, ok, detail in checks:
         print(f"  {'PASS' if ok else 'FAIL'}  {name}: {detail}")
+    if "bare" in results:
+        floor = results["bare"]["rps"]
+        print(f"\nThe floor (bare view, same 50 rows): {floor:.0f} req/s")
+        for name in ("list", "status", "name", "model", "detail"):
+            if name in results:
+                print(f"  {name}: {100 * results[name]['rps'] / floor:.0f}% of the floor")
     if not args.keep:
         drop_database(maintenance, args.database)
     sys.exit(0 if all(ok for _, ok, _ in checks) else 1)

@@ -111,7 +111,8 @@ MIDDLEWARE = [
 # proxy's: set the limit with that in mind).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with the session's user and its permissions cached for a few seconds.
+    "jobs.page_cache.CachedModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
@@ -329,6 +330,8 @@ HEALTH_PROBE_SECONDS = env_int("HEALTH_PROBE_SECONDS", 5)
 # --- Sync (the mirror; see jobs/sync.py) ---
 # How often beat sweeps each kind (list everything, Get what changed): the mirror's staleness.
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 30)
+# How often a live page asks what changed (one request per page, whatever it shows).
+LIVE_POLL_SECONDS = env_int("DASHBOARD_LIVE_POLL_SECONDS", 5)
 # Get calls a second for filling missing descriptions, per kind: a first sweep of 100k jobs
 # must not spend the account's GetEvaluationJob quota that the detail pages also need.
 SYNC_DESCRIBE_RATE = env_int("SYNC_DESCRIBE_RATE", 5)

@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Upper
+from django.db.models.functions import Left, Upper
 from django.urls import reverse
 
 
@@ -128,6 +128,10 @@ class MirroredResource(models.Model):
     # or reappeared, or it was described). A listed row is as fresh as the last successful
     # SyncRun of its kind: unchanged rows are not rewritten on every sweep.
     last_synced_at = models.DateTimeField()
+    # Its tags (ListTagsForResource), fetched with the description and refreshed by a task:
+    # its page reads them here, never from Bedrock. None: not fetched yet.
+    tags = models.JSONField(null=True, blank=True)
+    tags_synced_at = models.DateTimeField(null=True, blank=True)
     # False: Bedrock no longer lists it. Kept as a tombstone, hidden by default.
     listed = models.BooleanField(default=True)
     vanished_at = models.DateTimeField(null=True, blank=True)
@@ -159,6 +163,10 @@ class EvaluationJob(MirroredResource):
             models.Index(fields=["needs_description"], name="evaljob_needs_desc"),
             trigram_index("name", "evaljob_name_trgm"),
             trigram_index("model_identifiers", "evaljob_models_trgm"),
+            # The model picker's distinct values, read by a loose index scan
+            # (jobs.selectors.evaluation_jobs.evaluation_job_models); a prefix keeps every
+            # entry under btree's size limit.
+            models.Index(Left("model_identifiers", 512), name="evaljob_models_prefix"),
         ]
 
     def get_absolute_url(self) -> str:

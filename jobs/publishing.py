@@ -62,6 +62,8 @@ DESCRIBE_MISSING = {
 }
 # Another attempt at a submission (jobs/submissions.py); its sweep: submissions_resume.
 SUBMISSION_ATTEMPT = "jobs.tasks.submission_attempt"
+# Reading one resource's tags into the mirror, when its page shows none or old ones.
+TAGS_REFRESH = "jobs.tasks.mirror_tags_refresh"
 # Work one deletion batch (jobs/deletions/); its sweep: deletion_batches_resume.
 DELETION_BATCH_RUN = "jobs.tasks.deletion_batch_run"
 # Read one completed evaluation job's S3 output (jobs/results/); its sweep:

@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from jobs import locks, publishing
+from jobs import locks, publishing, tags
 from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import BedrockError, NotFoundError, RetryableError
 from jobs.models import (
@@ -485,6 +485,8 @@ def _describe_quietly(spec: Kind, arn: str, digest: str) -> str:
         logger.warning("%s: describing %s failed: %s", spec.name, arn, exc)
         return "failed"
     stored = _store_description(spec, arn, description, expect_digest=digest)
+    if stored:
+        tags.tags_store(model=spec.model, arn=arn)  # the page reads them from the mirror
     return "described" if stored else "skipped"
 
 

@@ -147,3 +147,12 @@ def evaluation_results_pending() -> None:
     enqueued = ingest.evaluation_results_pending()
     if enqueued:
         logger.info("results: enqueued %d fetches", enqueued)
+
+
+@shared_task(**RETRYING)
+def mirror_tags_refresh(kind: str, arn: str) -> None:
+    """One resource's tags read into the mirror (its page asked: none yet, or old). Harmless
+    to lose: the next page view or describe asks again."""
+    from jobs import tags
+
+    tags.tags_refresh(kind=kind, arn=arn)

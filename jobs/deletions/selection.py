@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 
 from jobs.models import EvaluationJob
 from jobs.selectors.evaluation_jobs import EvaluationJobFilters, evaluation_job_queryset
+from jobs.selectors.mirror import bounded_count
 
 # --- Selections -----------------------------------------------------------------------------
 
@@ -79,17 +80,27 @@ def _selection_queryset(selection: Selection) -> QuerySet[EvaluationJob]:
     return EvaluationJob.objects.filter(reduce(or_, parts))
 
 
-def evaluation_job_selection_count(*, selection: Selection) -> int:
+def evaluation_job_selection_count(*, selection: Selection, limit: int | None = None) -> int | None:
     """How many jobs the selection holds: the ids alone without a filter (no query), else a
-    count of the filter's deletable jobs and the ids together."""
+    count of the filter's deletable jobs and the ids together. With `limit` (the list's
+    selection bar), bounded: at most `limit` + 1, None past the time bound
+    (jobs.selectors.mirror.bounded_count)."""
     if selection.filters is None:
         return len(selection.ids)
+    if limit is not None:
+        return bounded_count(_selection_queryset(selection), limit=limit)
     return _selection_queryset(selection).count()
 
 
-def evaluation_job_deletable_count(*, filters: EvaluationJobFilters) -> int:
-    """Deletable jobs (listed; Completed, Failed or Stopped) that `filters` matches."""
-    return _deletable(evaluation_job_queryset(filters=filters)).count()
+def evaluation_job_deletable_count(
+    *, filters: EvaluationJobFilters, limit: int | None = None
+) -> int | None:
+    """Deletable jobs (listed; Completed, Failed or Stopped) that `filters` matches; bounded
+    with `limit` as evaluation_job_selection_count is."""
+    queryset = _deletable(evaluation_job_queryset(filters=filters))
+    if limit is not None:
+        return bounded_count(queryset, limit=limit)
+    return queryset.count()
 
 
 def evaluation_job_filter_matches(

@@ -6,8 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import QuerySet
 
+from jobs import page_cache
 from jobs.bedrock import rules
 from jobs.models import EvaluationJob, StatusCount
 from jobs.pagination import KeysetPage
@@ -18,6 +21,7 @@ from jobs.selectors.mirror import (
     mirror_get,
     mirror_page,
     mirror_queryset,
+    mirror_rows,
     pretty,
     pretty_text,
     status_counts,
@@ -44,11 +48,14 @@ LIST_COLUMNS = (
     "task_types",
     "model_identifiers",
     "listed",
+    # The row's revision: the live channel sends a row again when this moved.
+    "summary_digest",
 )
 
 # Status chips count at most this many rows per status when other filters are set, and show
 # "1,000+" past it: a bounded index scan instead of a count of the whole table.
 COUNT_LIMIT = 1000
+MODELS_CACHE_KEY = "evaluation-jobs:models"
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class EvaluationJobFilters(MirrorFilters):
     application_type: str = ""
     task_type: str = ""
     model: str = ""
+    model_id: str = ""  # the model picker: one of the jobs' models, exactly
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -72,6 +80,7 @@ class EvaluationJobFilters(MirrorFilters):
             "application_type": self.application_type,
             "task_type": self.task_type,
             "model": self.model,
+            "model_id": self.model_id,
         }
 
 
@@ -86,7 +95,53 @@ def evaluation_job_queryset(*, filters: EvaluationJobFilters) -> QuerySet[Evalua
         qs = qs.filter(task_types__contains=f"|{filters.task_type}|")
     if filters.model:
         qs = qs.filter(model_identifiers__icontains=filters.model)
+    if filters.model_id:
+        # "|id|" inside "|a|b|": the trigram index on UPPER(model_identifiers) serves it.
+        qs = qs.filter(model_identifiers__icontains=f"|{filters.model_id}|")
     return qs
+
+
+# The picker lists at most this many models; the list is cached for MODELS_TTL seconds.
+MODELS_LIMIT = 500
+MODELS_TTL = 60
+_MODELS_SQL = """
+WITH RECURSIVE m(v) AS (
+    (SELECT LEFT(model_identifiers, 512) FROM {table} ORDER BY 1 LIMIT 1)
+    UNION ALL
+    SELECT (
+        SELECT LEFT(model_identifiers, 512) FROM {table}
+        WHERE LEFT(model_identifiers, 512) > m.v ORDER BY 1 LIMIT 1
+    ) FROM m WHERE m.v IS NOT NULL
+)
+SELECT v FROM m WHERE v IS NOT NULL LIMIT %s
+"""
+
+
+def evaluation_job_models() -> list[str]:
+    """Every model the mirror's jobs name, sorted, for the model picker. On PostgreSQL a loose
+    index scan of the evaljob_models_prefix index (one probe per distinct combination of
+    models, not a scan of the jobs); cached for a minute either way."""
+    cached = page_cache.local_get(MODELS_CACHE_KEY)
+    if cached is None:
+        cached = cache.get(MODELS_CACHE_KEY)
+        if cached is not None:
+            page_cache.local_set(MODELS_CACHE_KEY, cached)
+    if cached is not None:
+        return cached
+    table = connection.ops.quote_name(EvaluationJob._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_MODELS_SQL.format(table=table), [MODELS_LIMIT])
+        else:
+            cursor.execute(
+                f"SELECT DISTINCT model_identifiers FROM {table} LIMIT %s",  # noqa: S608
+                [MODELS_LIMIT],
+            )
+        combos = [row[0] for row in cursor.fetchall()]
+    found = sorted({m for combo in combos for m in (combo or "").split("|") if m})
+    found = found[:MODELS_LIMIT]
+    cache.set(MODELS_CACHE_KEY, found, MODELS_TTL)
+    return found
 
 
 def evaluation_job_list(
@@ -115,6 +170,11 @@ def evaluation_job_status_counts(
 def evaluation_job_get(*, resource_id: str) -> EvaluationJob | None:
     """The job whose ARN ends in `resource_id` (listed rows first), or None."""
     return mirror_get(EvaluationJob, resource_id=resource_id)
+
+
+def evaluation_job_rows(*, resource_ids: list[str]) -> list[EvaluationJob]:
+    """The list rows among `resource_ids` (the live channel's running rows), one query."""
+    return mirror_rows(EvaluationJob, LIST_COLUMNS, resource_ids=resource_ids)
 
 
 def evaluation_jobs_by_id(*, resource_ids: list[str]) -> list[EvaluationJob]:

@@ -129,6 +129,18 @@ def mirror_get[M: MirroredResource](model: type[M], *, resource_id: str) -> M | 
     return model.objects.filter(resource_id=resource_id).order_by("-listed", "-created_at").first()
 
 
+def mirror_rows[M: MirroredResource](
+    model: type[M], columns: Sequence[str], *, resource_ids: Sequence[str]
+) -> list[M]:
+    """The rows whose ids are in `resource_ids` (listed ones win over a vanished namesake),
+    with only `columns`: one query however many."""
+    rows = model.objects.only(*columns).filter(resource_id__in=list(resource_ids))
+    found: dict[str, M] = {}
+    for row in rows.order_by("listed", "created_at"):
+        found[row.resource_id] = row  # the last one wins: listed, then newest
+    return list(found.values())
+
+
 def audit_entries(*, arn: str, limit: int = 50) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(target_arn=arn).order_by("-at")[:limit])
 
@@ -189,20 +201,24 @@ def status_counts(
 def _bounded_counts(
     base: QuerySet, *, statuses: Sequence[str], limit: int
 ) -> dict[str, int | None]:
-    counts: dict[str, int | None] = {}
-    base = base.values("pk")
+    return {s: bounded_count(base.filter(status=s), limit=limit) for s in statuses}
+
+
+def bounded_count(queryset: QuerySet, *, limit: int) -> int | None:
+    """How many rows `queryset` has, counting at most `limit` + 1 (more than `limit` reads
+    as "limit+"), and on PostgreSQL within COUNT_TIMEOUT_MS: None past it. Never a count of a
+    whole table on a page."""
+    # SELECT COUNT(*) FROM (SELECT ... LIMIT limit + 1): stops at the bound.
+    bounded = queryset.values("pk")[: limit + 1]
     if connection.vendor != "postgresql":
-        return {s: base.filter(status=s)[: limit + 1].count() for s in statuses}
-    for status in statuses:
-        try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}")
-                # SELECT COUNT(*) FROM (SELECT ... LIMIT limit + 1): stops at the bound.
-                counts[status] = base.filter(status=status)[: limit + 1].count()
-        except DatabaseError:
-            counts[status] = None  # cancelled by the timeout
-    return counts
+        return bounded.count()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}")
+            return bounded.count()
+    except DatabaseError:
+        return None  # cancelled by the timeout
 
 
 # --- Helpers for the detail pages' layouts ----------------------------------------------------

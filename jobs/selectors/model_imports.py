@@ -16,6 +16,7 @@ from jobs.selectors.mirror import (
     mirror_get,
     mirror_list,
     mirror_queryset,
+    mirror_rows,
     pretty,
     status_counts,
     timestamp,
@@ -37,6 +38,7 @@ IMPORT_JOB_COLUMNS = (
     "last_modified_at",
     "ended_at",
     "listed",
+    "summary_digest",  # the row's revision, for the live channel
 )
 IMPORTED_MODEL_COLUMNS = (
     "arn",
@@ -79,6 +81,11 @@ def model_import_job_status_counts(*, filters: MirrorFilters) -> list[StatusChip
         queryset=lambda f: mirror_queryset(ModelImportJob, filters=f, columns=IMPORT_JOB_COLUMNS),
         limit=COUNT_LIMIT,
     )
+
+
+def model_import_job_rows(*, resource_ids: list[str]) -> list[ModelImportJob]:
+    """The list rows among `resource_ids` (the live channel's running rows), one query."""
+    return mirror_rows(ModelImportJob, IMPORT_JOB_COLUMNS, resource_ids=resource_ids)
 
 
 def model_import_job_get(*, resource_id: str) -> ModelImportJob | None:

@@ -158,6 +158,11 @@ class SelectionState:
 # --- The selection bar on the list ----------------------------------------------------------
 
 
+# The selection bar counts at most this many jobs (bounded and time-limited, like the status
+# chips), and says "10,000+" past it: a COUNT of a million rows took 0.4-0.5 s on every page.
+SELECTION_COUNT_LIMIT = 10_000
+
+
 @dataclass(frozen=True)
 class SelectionBar:
     """The bar above the list's table, as plain data for the template."""
@@ -178,6 +183,8 @@ class SelectionBar:
     def select_all_label(self) -> str:
         if self.matching is None:
             return "Select all matching jobs"
+        if self.matching > SELECTION_COUNT_LIMIT:
+            return f"Select all {SELECTION_COUNT_LIMIT:,}+ matching jobs"
         return f"Select all {self.matching:,} matching job{'s' if self.matching != 1 else ''}"
 
     @property
@@ -190,6 +197,9 @@ class SelectionBar:
         described = self.selection.describe()
         if self.count is None:
             return f"Selected: {described[0].lower()}{described[1:]}."
+        if self.count > SELECTION_COUNT_LIMIT:
+            # The confirmation page counts exactly; the bar does not hold the list up.
+            return f"{SELECTION_COUNT_LIMIT:,}+ selected: {described[0].lower()}{described[1:]}."
         return f"{self.count:,} selected: {described[0].lower()}{described[1:]}."
 
 
@@ -203,9 +213,16 @@ def _selection_bar(
     count: int | None = len(selection.ids)
     matching = None
     if needs_count:
-        count = services.evaluation_job_selection_count(selection=selection) if counted else None
+        if counted:
+            count = services.evaluation_job_selection_count(
+                selection=selection, limit=SELECTION_COUNT_LIMIT
+            )
+        else:
+            count = None
         if offer and counted:
-            matching = services.evaluation_job_deletable_count(filters=list_filters)
+            matching = services.evaluation_job_deletable_count(
+                filters=list_filters, limit=SELECTION_COUNT_LIMIT
+            )
     return SelectionBar(
         selection=selection,
         count=count,

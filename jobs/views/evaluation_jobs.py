@@ -32,6 +32,7 @@ LIST = mirror.MirrorList(
     form=EvaluationJobFilterForm,
     page=selectors.evaluation_job_list,
     get=selectors.evaluation_job_get,
+    rows=selectors.evaluation_job_rows,
     counts=selectors.evaluation_job_status_counts,
     head=(
         ("Name", ""),

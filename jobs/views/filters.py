@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django import forms
+from django.core.validators import RegexValidator
 
 from jobs.selectors.evaluation_jobs import (
     APPLICATION_TYPES,
@@ -14,6 +15,7 @@ from jobs.selectors.evaluation_jobs import (
     STATUSES,
     TASK_TYPES,
     EvaluationJobFilters,
+    evaluation_job_models,
 )
 from jobs.selectors.mirror import MirrorFilters
 from jobs.selectors.model_imports import STATUSES as IMPORT_JOB_STATUSES
@@ -107,6 +109,11 @@ class MirrorFilterForm(forms.Form):
         """The kind's own filter values, by field name of `filters_class`."""
         return {}
 
+    def picker_choices(self) -> dict[str, list[str]]:
+        """Selects whose options come from the mirror, by field name: read only when the bar
+        is drawn, never to validate (a value that left the mirror still filters, to nothing)."""
+        return {}
+
     def to_filters(self) -> MirrorFilters:
         """The normalised filter; call after is_valid()."""
         data = self.cleaned_data
@@ -134,6 +141,7 @@ class MirrorFilterForm(forms.Form):
     def controls(self) -> FilterControls:
         """The filter bar, as plain data for the template (see FilterField)."""
         chosen = set(self._raw("status") or []) if "status" in self.fields else set()
+        pickers = self.picker_choices()
         fields = []
         for name, field in self.fields.items():
             if name in ("status", "vanished"):
@@ -141,7 +149,16 @@ class MirrorFilterForm(forms.Form):
             raw = self._raw(name)
             value = "" if raw is None else str(raw)
             options: tuple[Option, ...] = ()
-            if isinstance(field, forms.ChoiceField):
+            if name in pickers:
+                values = pickers[name]
+                if value and value not in values and not self._field_errors(name):
+                    values = [value, *values]
+                options = tuple(
+                    Option(v, lab, v == value)
+                    for v, lab in [("", "Any"), *((v, v) for v in values)]
+                )
+                kind = "select"
+            elif isinstance(field, forms.ChoiceField):
                 if name == "size" and not value:
                     value = str(DEFAULT_PAGE_SIZE)
                 options = tuple(
@@ -180,6 +197,7 @@ class EvaluationJobFilterForm(MirrorFilterForm):
         "application_type",
         "task_type",
         "model",
+        "model_id",
         "created_after",
         "created_before",
         "vanished",
@@ -201,6 +219,16 @@ class EvaluationJobFilterForm(MirrorFilterForm):
         ),
     )
 
+    # The model picker: exact match on one of the mirror's models (a select of them).
+    model_id = forms.CharField(
+        label="Model",
+        required=False,
+        max_length=2048,
+        validators=[
+            RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9:._/+-]*$", "Pick a model from the list.")
+        ],
+    )
+
     def kind_filters(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
@@ -208,7 +236,11 @@ class EvaluationJobFilterForm(MirrorFilterForm):
             "application_type": data["application_type"],
             "task_type": data["task_type"],
             "model": data["model"],
+            "model_id": data["model_id"],
         }
+
+    def picker_choices(self) -> dict[str, list[str]]:
+        return {"model_id": evaluation_job_models()}
 
 
 @dataclass(frozen=True)

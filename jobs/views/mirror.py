@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,14 +30,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from jobs import sync
+from jobs import page_cache, sync
 from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import BedrockError
 from jobs.models import MirroredResource, SyncRun
 from jobs.pagination import KeysetPage, PageTokenError
 from jobs.permissions import BROWSE, OPERATE, requires
 from jobs.selectors.mirror import StatusChip, audit_entries
-from jobs.tags import resource_tags
+from jobs.tags import mirrored_tags, tags_refresh_request
 from jobs.templatetags.job_format import ago_text
 from jobs.views import pages
 from jobs.views.filters import MirrorFilterForm, filter_params, sort_params, status_params
@@ -49,6 +50,8 @@ DETAIL_TEMPLATE = "jobs/mirror_detail.html"
 # A running resource's description older than this is fetched again when its page asks for
 # its status, so a person watching sees InProgress turn Completed within a poll or two.
 DESCRIPTION_MAX_AGE = dt.timedelta(seconds=3)
+# A running resource's page asks this often (its description is at most DESCRIPTION_MAX_AGE old).
+DETAIL_LIVE_SECONDS = 3
 # The header stops waiting for a sweep after this long (the table still refreshes on reload).
 SYNC_WAIT_SECONDS = 120
 
@@ -98,6 +101,9 @@ class MirrorList:
     page: Callable[..., KeysetPage]  # (filters=, size=, token=)
     get: Callable[..., MirroredResource | None]  # (resource_id=)
     counts: Callable[..., list[StatusChip]] | None = None  # (filters=)
+    # Many rows by id in one query (resource_ids=), for the live channel; kinds whose rows
+    # never run leave it out.
+    rows: Callable[..., list[MirroredResource]] | None = None
     # The table's columns before "Created": (label, CSS class). Its rows are the kind's.
     head: tuple[tuple[str, str], ...]
     # Refresh: ask for a sweep (jobs.sync.sync_request of the kind unless given).
@@ -138,6 +144,11 @@ class SyncBanner:
     # While set, the header polls until a sweep newer than run `wait_after` has finished.
     wait_after: int | None = None
     wait_since: int = 0
+    # The text around the time of the sweep it names: the page keeps "N s ago" true by
+    # itself (static/js/app.js), between two answers of the live channel.
+    before: str = ""
+    when: dt.datetime | None = None
+    after: str = ""
 
     @property
     def polling(self) -> bool:
@@ -162,19 +173,39 @@ def sync_banner(
     if note:
         return SyncBanner(text=note, tone="running", title=title, **waiting)
     if running:
-        last = f" (last synced {ago_text(when, now)})" if when else ""
-        return SyncBanner(text=f"Syncing with Bedrock…{last}", tone="running", **waiting)
-    if run is None:
+        if when is None:
+            return SyncBanner(text="Syncing with Bedrock…", tone="running", **waiting)
+        before, after = "Syncing with Bedrock… (last synced ", ")"
+        tone = "running"
+    elif run is None:
         return SyncBanner(text="Not synced with Bedrock yet.", tone="never", **waiting)
-    if run.error:
-        text = f"Last sync failed {ago_text(when, now)}: {run.error}"
-        return SyncBanner(text=text, tone="error", title=title, **waiting)
-    return SyncBanner(text=f"Synced {ago_text(when, now)}", tone="ok", title=title, **waiting)
+    elif run.error:
+        before, after, tone = "Last sync failed ", f": {run.error}", "error"
+    else:
+        before, after, tone = "Synced ", "", "ok"
+    return SyncBanner(
+        text=f"{before}{ago_text(when, now)}{after}",
+        tone=tone,
+        title="" if running else title,
+        before=before,
+        when=when,
+        after=after,
+        **waiting,
+    )
 
 
-def initial_banner(spec: MirrorList) -> SyncBanner:
-    run = sync.sync_state(kind=spec.kind)
-    if sync.sync_running(kind=spec.kind):
+def header_state(spec: MirrorList) -> tuple[SyncRun | None, bool]:
+    """The kind's latest finished sweep and whether one runs, cached a few seconds
+    (jobs.page_cache: dropped when a sweep ends or a lock changes)."""
+    header = page_cache.sync_header(
+        kind=spec.kind,
+        read=lambda: (sync.sync_state(kind=spec.kind), sync.sync_running(kind=spec.kind)),
+    )
+    return header.run, header.running
+
+
+def initial_banner(spec: MirrorList, *, run: SyncRun | None, running: bool) -> SyncBanner:
+    if running:
         # A sweep is under way: follow it, and reload the table when it ends.
         after = run.pk if run else 0
         return sync_banner(run, running=True, wait_after=after, wait_since=int(time.time()))
@@ -237,7 +268,11 @@ def refresh_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
             note=note,
         )
         context = sync_context(spec, banner, request)
-        return render(request, f"{LIST_TEMPLATE}#sync-state", context)
+        response = render(request, f"{LIST_TEMPLATE}#sync-state", context)
+        # The page's live channel follows the sweep from here (it reads the wait from the
+        # header: static/js/app.js), and reloads the table when it ends.
+        response["HX-Trigger"] = "live-now"
+        return response
     messages.info(request, note.replace("…", "; reload the page in a few seconds."))
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
@@ -245,6 +280,155 @@ def refresh_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
     ):
         target = spec.url()
     return redirect(target)
+
+
+# --- The live channel ---------------------------------------------------------------------------
+#
+# One request per interval per page, whatever it shows: the page's #live element carries the
+# revision it shows (each running row's summary digest, the sweep it names in its header, a
+# sweep it waits for) in its URL; the answer holds only what changed, as htmx out-of-band
+# swaps (rows, status chips, header), and a new #live element that polls again while
+# something on the page can still change, or stops. Plain polling rather than server-sent
+# events: behind gunicorn's sync workers an open event stream holds a whole worker per tab.
+
+LIVE_MAX_ROWS = 200  # a page shows at most 100; more in a URL is garbage
+LIVE_ROW = re.compile(r"([a-z0-9]{1,64})\.([0-9a-z]{1,9})")
+LIVE_REV = re.compile(r"[0-9]{1,18}-[01]")
+
+
+def live_seconds() -> int:
+    return int(getattr(settings, "LIVE_POLL_SECONDS", 5))
+
+
+def row_revision(obj: Any) -> str:
+    """What the live channel compares: the digest of what Bedrock said of the row (a Get that
+    changed nothing keeps it), and whether Bedrock still lists it."""
+    digest = getattr(obj, "summary_digest", "") or "0"
+    return f"{digest[:8]}{'l' if obj.listed else 'v'}"
+
+
+def banner_revision(run: SyncRun | None, running: bool) -> str:
+    return f"{run.pk if run else 0}-{int(running)}"
+
+
+@dataclass(frozen=True)
+class Live:
+    """The page's #live element: where it asks, and whether it polls at all."""
+
+    url: str
+    active: bool
+    seconds: int
+
+
+def _is_live_row(obj: Any) -> bool:
+    return bool(getattr(obj, "is_running", False) and obj.listed)
+
+
+def live_state(
+    spec: MirrorList,
+    *,
+    params: dict,
+    rows: list,
+    banner: SyncBanner,
+    rev: str,
+    comparable: bool = False,
+    preparing: bool = False,
+) -> Live:
+    """The #live element of a page showing `rows` under the filter `params`."""
+    running = [obj for obj in rows if _is_live_row(obj)] if spec.rows else []
+    state = {
+        **params,
+        "rev": rev,
+        "row": [f"{obj.resource_id}.{row_revision(obj)}" for obj in running],
+        "cmp": "1" if comparable else "",
+        "prep": "1" if preparing else "",
+    }
+    url = link(reverse(f"{spec.plural}_live"), state)
+    active = bool(running) or banner.polling or preparing
+    return Live(url=url, active=active, seconds=live_seconds())
+
+
+def _shown_rows(request: HttpRequest) -> dict[str, str]:
+    shown: dict[str, str] = {}
+    for value in request.GET.getlist("row")[:LIVE_MAX_ROWS]:
+        match = LIVE_ROW.fullmatch(value)
+        if match:
+            shown[match.group(1)] = match.group(2)
+    return shown
+
+
+def live_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
+    """What changed on a list page since the revision its #live element names."""
+    form = spec.form(request.GET)
+    filters = form.to_filters() if form.is_valid() else None
+    size = form.page_size if filters is not None else 0
+    params = filter_params(filters, size=size) if filters is not None else {}
+    shown = _shown_rows(request)
+    comparable = request.GET.get("cmp") == "1"
+
+    # The header: the sweep it names, and a sweep it waits for after Refresh.
+    run, running = header_state(spec)
+    rev = banner_revision(run, running)
+    shown_rev = request.GET.get("rev", "")
+    try:
+        after: int | None = int(request.GET["after"])
+        since = int(request.GET.get("since", "0"))
+    except (KeyError, ValueError):
+        after, since = None, 0
+    done = after is not None and run is not None and run.pk > after
+    if after is None or done:
+        banner = sync_banner(run, running=running)
+    else:
+        banner = sync_banner(run, running=True, wait_after=after, wait_since=since)
+    header_changed = rev != shown_rev or after is not None
+
+    # The running rows it shows, as they are now.
+    current = spec.rows(resource_ids=list(shown)) if spec.rows and shown else []
+    if spec.freshen:
+        current = [spec.freshen(obj) for obj in current]
+    changed = [obj for obj in current if row_revision(obj) != shown.get(obj.resource_id)]
+    gone = sorted(set(shown) - {obj.resource_id for obj in current})
+
+    preparing = False
+    reload_table = done
+    if request.GET.get("prep") == "1" and spec.prepare:
+        preparing = spec.prepare() is not None
+        reload_table |= not preparing  # what it waited for ended: the table shows it
+
+    context: dict = {
+        "oob": True,
+        "now": timezone.now(),
+        "words": spec.words,
+        "changed_rows": changed,
+        "gone_rows": gone,
+        "row_template": f"{spec.columns}#job-row",
+        "header": header_changed,
+    }
+    if changed:
+        if spec.table_context and filters is not None:
+            context.update(spec.table_context(request, filters=filters, items=changed))
+        elif spec.row_context:
+            context.update(spec.row_context(request, changed[0]))
+        context["comparable"] = comparable
+    if header_changed:
+        context.update(sync_context(spec, banner, request))
+    if spec.counts and filters is not None and (header_changed or changed or gone):
+        context.update(chips_context(spec, filters=filters, size=size))
+        context["chips_oob"] = True
+    still = [obj for obj in current if _is_live_row(obj)]
+    context["live"] = live_state(
+        spec,
+        params=params,
+        rows=still,
+        banner=banner,
+        rev=rev,
+        comparable=comparable,
+        preparing=preparing,
+    )
+    response = render(request, f"{LIST_TEMPLATE}#live-response", context)
+    if reload_table:
+        response["HX-Trigger"] = "jobs-synced"
+    return response
 
 
 # --- The list ---------------------------------------------------------------------------------
@@ -291,8 +475,10 @@ def list_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
     }
     if spec.new and request.user.has_perm(OPERATE):
         context.update(new_url=reverse(spec.new[0]), new_label=spec.new[1])
-    if spec.prepare:
-        context["poll_seconds"] = spec.prepare()
+    preparing = bool(spec.prepare and spec.prepare() is not None)
+    run, running = header_state(spec)
+    banner = initial_banner(spec, run=run, running=running)
+    live: dict = {"params": {}, "rows": []}
     if form.is_valid():
         filters, size = form.to_filters(), form.page_size
         params = filter_params(filters, size=size)
@@ -317,12 +503,21 @@ def list_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
         )
         if spec.table_context:
             context.update(spec.table_context(request, filters=filters, items=page.items))
+        live = {"params": params, "rows": page.items}
     else:
         context.update(query="", current_url=request.get_full_path())
+    context["live"] = live_state(
+        spec,
+        **live,
+        banner=banner,
+        rev=banner_revision(run, running),
+        comparable=bool(context.get("comparable")),
+        preparing=preparing,
+    )
     if partial != "job-table":
         context["controls"] = form.controls()
     if partial is None:
-        context.update(sync_context(spec, initial_banner(spec), request))
+        context.update(sync_context(spec, banner, request))
     template = f"{LIST_TEMPLATE}#{partial}" if partial else LIST_TEMPLATE
     response = render(request, template, context)
     # The same URL answers a full page or a partial: caches must keep them apart.
@@ -334,29 +529,28 @@ def list_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
     return response
 
 
+def chips_context(spec: MirrorList, *, filters: Any, size: int) -> dict:
+    """The status chips of `filters` (bounded counts: jobs.selectors.mirror.status_counts)."""
+    list_url = spec.url()
+    chips = [
+        {"chip": chip, "url": link(list_url, status_params(filters, status=chip.status, size=size))}
+        for chip in spec.counts(filters=filters)
+    ]
+    return {
+        "chips": chips,
+        "all_url": link(list_url, status_params(filters, status=None, size=size)),
+        "any_selected": bool(filters.statuses),
+    }
+
+
 def counts_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
     """Status chips for the current filter, requested by the page after the table."""
     form = spec.form(request.GET)
-    chips: list[dict] = []
-    list_url = spec.url()
+    context: dict = {"chips": [], "all_url": spec.url(), "any_selected": False}
     if form.is_valid() and spec.counts:
-        filters, size = form.to_filters(), form.page_size
-        chips = [
-            {
-                "chip": chip,
-                "url": link(list_url, status_params(filters, status=chip.status, size=size)),
-            }
-            for chip in spec.counts(filters=filters)
-        ]
-        all_url = link(list_url, status_params(filters, status=None, size=size))
-        any_selected = bool(filters.statuses)
-    else:
-        all_url, any_selected = list_url, False
-    return render(
-        request,
-        f"{LIST_TEMPLATE}#status-counts",
-        {"chips": chips, "all_url": all_url, "any_selected": any_selected, "words": spec.words},
-    )
+        context = chips_context(spec, filters=form.to_filters(), size=form.page_size)
+    context["words"] = spec.words
+    return render(request, f"{LIST_TEMPLATE}#status-counts", context)
 
 
 def row_page(request: HttpRequest, spec: MirrorList, resource_id: str) -> HttpResponse:
@@ -442,7 +636,14 @@ def describe_if_needed(spec: MirrorDetail, obj: Any) -> tuple[Any, BedrockError 
 def _status_context(
     spec: MirrorDetail, obj: Any, request: HttpRequest, error: BedrockError | None
 ) -> dict:
+    status_url = obj.get_absolute_url() + "status/"
+    live = Live(
+        url=link(status_url, {"rev": row_revision(obj)}),
+        active=bool(obj.listed and getattr(obj, "is_running", False)),
+        seconds=DETAIL_LIVE_SECONDS,
+    )
     return {
+        "live": live,
         "obj": obj,
         "layout": spec.layout(obj=obj),
         "describe_error": error,
@@ -456,10 +657,12 @@ def _status_context(
 
 def detail_page(request: HttpRequest, spec: MirrorDetail, resource_id: str) -> HttpResponse:
     obj, error = describe_if_needed(spec, get_or_404(spec.list, resource_id))
-    tags = resource_tags(obj=obj)
+    # Tags come from the mirror; none yet or old ones: a worker reads them (never this request).
+    tags = mirrored_tags(obj=obj)
+    tags_refresh_request(kind=spec.list.kind, obj=obj)
     context = _status_context(spec, obj, request, error) | {
         "tags": tags.tags,
-        "tags_error": tags.error,
+        "tags_synced_at": tags.synced_at,
         "audit_entries": audit_entries(arn=obj.arn),
         "list_url": spec.list.url(),
         "sections": spec.sections,
@@ -470,10 +673,16 @@ def detail_page(request: HttpRequest, spec: MirrorDetail, resource_id: str) -> H
 
 
 def status_page(request: HttpRequest, spec: MirrorDetail, resource_id: str) -> HttpResponse:
-    """The status block of a resource's page, polled while it runs."""
+    """A resource page's live channel, while it runs: its status block if it changed since
+    the revision the page shows (?rev=), out of band, and the next #live. Without ?rev, the
+    status block alone."""
     obj, error = describe_if_needed(spec, get_or_404(spec.list, resource_id))
     context = _status_context(spec, obj, request, error)
-    return render(request, f"{DETAIL_TEMPLATE}#job-status", context)
+    shown = request.GET.get("rev")
+    if shown is None:
+        return render(request, f"{DETAIL_TEMPLATE}#job-status", context)
+    context |= {"oob": True, "changed": shown != row_revision(obj) or error is not None}
+    return render(request, f"{DETAIL_TEMPLATE}#status-live-response", context)
 
 
 # --- Views and URLs ----------------------------------------------------------------------------
@@ -506,6 +715,9 @@ def list_urls(spec: MirrorList, prefix: str) -> list[URLPattern]:
             name=f"{spec.plural}_refresh",
         ),
     ]
+    urls.append(
+        path(f"{prefix}live/", _view(require_GET, live_page, spec), name=f"{spec.plural}_live")
+    )
     if spec.counts:
         view = _view(require_GET, counts_page, spec)
         urls.append(path(f"{prefix}counts/", view, name=f"{spec.name}_counts"))

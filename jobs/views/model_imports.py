@@ -37,6 +37,7 @@ IMPORT_JOBS = mirror.MirrorList(
     form=ModelImportJobFilterForm,
     page=selectors.model_import_job_list,
     get=selectors.model_import_job_get,
+    rows=selectors.model_import_job_rows,
     counts=selectors.model_import_job_status_counts,
     head=(("Name", ""), ("Status", ""), ("Imported model", ""), ("Ended", "opt")),
     new=("model_import_job_new", "Import a model"),

@@ -146,3 +146,79 @@
   // After the submit-once handler above re-enables buttons on a page restored from memory.
   window.addEventListener("pageshow", syncAll);
 })();
+
+// === Live pages (issue 12) ====================================================================
+// A page's live channel is one element (data-live) polling with htmx; the server answers with
+// what changed, out of band, and says whether to poll again (data-live-active).
+(function () {
+  // A hidden tab asks at most once a minute; coming back, it asks at once.
+  var HIDDEN_INTERVAL_MS = 60000;
+  // By the element's id: each answer brings a new #live element in place of the old one.
+  var lastSent = {};
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-live")) return;
+    var key = elt.id || "live";
+    var now = Date.now();
+    if (document.hidden && now - (lastSent[key] || 0) < HIDDEN_INTERVAL_MS) {
+      event.preventDefault();
+      return;
+    }
+    lastSent[key] = now;
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && window.htmx && document.querySelector("[data-live-active]")) {
+      window.htmx.trigger(document.body, "live-now");
+    }
+  });
+
+  // After Refresh the header waits for a sweep: the list's channel sends the wait along.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || elt.id !== "live") return;
+    var header = document.getElementById("sync-state");
+    if (header && header.dataset.waitAfter) {
+      event.detail.parameters.after = header.dataset.waitAfter;
+      event.detail.parameters.since = header.dataset.waitSince || "0";
+    }
+  });
+
+  // A row swapped out of band keeps the boxes the person ticked (Stop, Delete, Compare).
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    var fragment = event.detail && event.detail.fragment;
+    if (!target || !fragment || target.tagName !== "TR") return;
+    var ticked = {};
+    target.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      ticked[box.name + "=" + box.value] = box.checked;
+    });
+    fragment.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      var key = box.name + "=" + box.value;
+      if (!Object.prototype.hasOwnProperty.call(ticked, key)) return;
+      box.checked = ticked[key];
+      box.toggleAttribute("checked", ticked[key]);
+    });
+  });
+
+  // "N s ago" stays true between two answers (the same words as job_format.ago_text).
+  function agoText(seconds) {
+    if (seconds < 0) return "just now";
+    if (seconds < 90) return seconds + " s ago";
+    if (seconds < 90 * 60) return Math.floor(seconds / 60) + " min ago";
+    if (seconds < 36 * 3600) return Math.floor(seconds / 3600) + " h ago";
+    return null; // days and dates: left as the server wrote them
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-ago]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var text = agoText(Math.floor((now - at) / 1000));
+      if (text && el.textContent !== text) el.textContent = text;
+    });
+  }
+  setInterval(tick, 1000);
+})();

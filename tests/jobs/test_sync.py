@@ -90,7 +90,8 @@ def test_first_sweep_only_lists_then_a_sweep_gets_exactly_the_new_and_changed(be
 
     run = sync.evaluation_jobs_sync()
 
-    assert calls(bedrock_jobs) == {LIST: 3, GET: 11}
+    # Each described job's tags are read with it (the detail page reads them from the mirror).
+    assert calls(bedrock_jobs) == {LIST: 3, GET: 11, "ListTagsForResource": 11}
     assert (run.list_calls, run.get_calls) == (3, 11)
     assert (run.seen, run.added, run.changed, run.vanished) == (2504, 4, 7, 0)
     truth = bedrock_statuses()
@@ -145,13 +146,13 @@ def test_the_fill_describes_every_missing_job_and_keeps_to_its_rate(bedrock_jobs
     took = time.monotonic() - started
 
     assert described == 30
-    assert calls(bedrock_jobs) == {GET: 30}
+    assert calls(bedrock_jobs) == {GET: 30, "ListTagsForResource": 30}  # tags with each
     assert took >= (30 - 1) / rate
     assert not EvaluationJob.objects.filter(needs_description=True).exists()
     assert all(job.description["jobArn"] == job.arn for job in EvaluationJob.objects.all())
     # Nothing left: the next fill makes no call.
     assert sync.evaluation_jobs_describe_missing(rate=rate) == 0
-    assert calls(bedrock_jobs) == {GET: 30}
+    assert calls(bedrock_jobs) == {GET: 30, "ListTagsForResource": 30}
 
 
 def test_the_fill_stops_at_its_time_budget(bedrock_jobs):
@@ -436,7 +437,11 @@ def test_import_jobs_and_imported_models_sweep_the_same_way(bedrock_jobs):
 
     jobs_run = sync.import_jobs_sync()
 
-    assert calls(bedrock_jobs) == {"ListModelImportJobs": 1, "GetModelImportJob": 1}
+    assert calls(bedrock_jobs) == {
+        "ListModelImportJobs": 1,
+        "GetModelImportJob": 1,
+        "ListTagsForResource": 1,  # read with the description
+    }
     running.refresh_from_db()
     assert running.status == target and running.description["jobArn"] == running.arn
     total = sum(StatusCount.objects.filter(kind="import_jobs").values_list("count", flat=True))

@@ -8,12 +8,15 @@ import re
 from html import unescape
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jobs import deletions
 from jobs.models import DeletionBatch, DeletionItem, EvaluationJob
 from jobs.permissions import DELETE
+from jobs.views import deletions as deletion_views
 from tests.conftest import free_port
 from tests.jobs.views.factories import BASE_TIME, make_imported_model, make_job, make_jobs
 from tests.urls import project_urls
@@ -237,6 +240,21 @@ def test_select_all_matching_selects_the_filter_not_ids(admin_client_):
     # A job that fails later matches too: the filter is resolved when confirming.
     make_job(status="Failed", name="late")
     assert "72 selected" in html_of(admin_client_.get(SELECT))
+
+
+def test_the_selection_bar_never_counts_past_its_bound(admin_client_, monkeypatch):
+    """Bounded like the status chips: the bar says "N+" past SELECTION_COUNT_LIMIT (the
+    confirmation page counts exactly), so a million matching jobs cost no full COUNT."""
+    monkeypatch.setattr(deletion_views, "SELECTION_COUNT_LIMIT", 5)
+    make_jobs(8, status="Failed")
+    bar = html_of(admin_client_.get(f"{SELECT}?status=Failed"))
+    assert "Select all 5+ matching jobs" in bar
+    admin_client_.post(SELECT, {"action": "all", "query": "?status=Failed"}, headers=HTMX)
+    with CaptureQueriesContext(connection) as queries:
+        bar = html_of(admin_client_.get(SELECT))
+    assert "5+ selected: all deletable jobs matching status Failed." in bar
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 6" in sql for sql in counts), counts
 
 
 def test_unticking_a_row_of_a_selected_filter_excludes_it(admin_client_):

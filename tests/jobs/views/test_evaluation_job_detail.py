@@ -11,9 +11,10 @@ import time
 import pytest
 from django.utils import timezone
 
-from jobs import sync
+from jobs import publishing, sync, tasks
 from jobs.bedrock.errors import ServiceError
 from jobs.models import AuditEntry, EvaluationJob
+from tests.jobs.views import live
 from tests.jobs.views.factories import description_for, make_job
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +40,7 @@ def described(**values) -> EvaluationJob:
     job.description = description_for(job)
     job.described_at = timezone.now()
     job.needs_description = False
+    job.tags, job.tags_synced_at = {"team": "qa"}, timezone.now()
     job.save()
     return job
 
@@ -129,41 +131,68 @@ def test_when_bedrock_fails_the_page_shows_the_summary_with_a_note(viewer_client
     assert response.status_code == 200
     assert "summary-only" in html and "Bedrock did not answer" in html
     assert "Service unavailable, try later" in html
-    assert "Could not read the tags" in html
+    assert "Not read from Bedrock yet" in html  # tags: from the mirror, not read yet
     assert "has not been fetched from Bedrock yet" in html
 
 
-def test_tags_come_from_bedrock(viewer_client, mirrored):
+def test_tags_come_from_the_mirror_and_a_worker_reads_them_never_the_page(
+    viewer_client, mirrored, django_capture_on_commit_callbacks, monkeypatch
+):
+    published = []
+    monkeypatch.setattr(
+        "jobs.publishing.publish", lambda task, *args, **kw: published.append((task, args))
+    )
     job = EvaluationJob.objects.first()
-    html = viewer_client.get(url(job)).content.decode()
+    for _ in range(20):
+        html = viewer_client.get(url(job)).content.decode()
+    assert mirrored.call_counts().get("ListTagsForResource", 0) == 0
+    assert "Not read from Bedrock yet" in html
+    # Twenty views asked a worker once.
+    assert published == [(publishing.TAGS_REFRESH, ("evaluation_jobs", job.arn))]
+    tasks.mirror_tags_refresh("evaluation_jobs", job.arn)  # what the worker runs
     assert mirrored.call_counts()["ListTagsForResource"] == 1
+    html = viewer_client.get(url(job)).content.decode()
     tags = sync.bedrock.list_tags_for_resource(arn=job.arn)
     for key, value in tags.items():
         assert key in html and value in html
     if not tags:
         assert "No tags." in html
+    assert mirrored.call_counts()["ListTagsForResource"] == 2  # only the line above
+
+
+def test_the_sync_reads_tags_with_each_description(mirrored):
+    assert sync.evaluation_jobs_describe_missing(rate=1000, budget_seconds=30) == 40
+    counts = mirrored.call_counts()
+    assert counts["ListTagsForResource"] == counts["GetEvaluationJob"] == 40
+    assert not EvaluationJob.objects.filter(tags__isnull=True).exists()
+    assert not EvaluationJob.objects.filter(tags_synced_at__isnull=True).exists()
 
 
 def test_a_running_job_updates_live_from_bedrock(viewer_client, mirrored):
     job = EvaluationJob.objects.filter(status="InProgress").first()
-    html = viewer_client.get(url(job)).content.decode()
-    status_block = re.search(r'<section id="job-status"[^>]*>', html).group(0)
-    assert f'hx-get="{url(job, "status/")}"' in status_block
-    assert 'hx-trigger="every 3s"' in status_block
+    page = viewer_client.get(url(job)).content.decode()
+    assert "hx-" not in re.search(r'<section id="job-status"[^>]*>', page).group(0)
+    # One live channel: it names the revision the page shows.
+    assert live.is_active(page) and 'hx-trigger="every 3s, live-now from:body"' in page
+    assert live.live_url(page).startswith(url(job, "status/?rev="))
 
     mirrored.force_status(job.arn, "Completed")
-    # A description younger than the threshold is not fetched again...
-    response = viewer_client.get(url(job, "status/"))
-    assert 'data-status="InProgress"' in response.content.decode()
-    # ...an older one is, and the block comes back terminal, without its poll.
+    # A description younger than the threshold is not fetched again: nothing to send.
+    answer = live.poll(viewer_client, page).content.decode()
+    assert "job-status" not in answer and live.is_active(answer)
+    # ...an older one is, and the block comes back terminal, highlighted; polling stops.
     EvaluationJob.objects.filter(pk=job.pk).update(
         described_at=timezone.now() - dt.timedelta(seconds=4)
     )
-    response = viewer_client.get(url(job, "status/"))
-    html = response.content.decode()
-    assert html.lstrip().startswith('<section id="job-status"')
-    assert 'data-status="Completed"' in html and "hx-trigger" not in html
+    answer = live.poll(viewer_client, answer).content.decode()
+    block = re.search(r'<section id="job-status"[^>]*>', answer).group(0)
+    assert 'hx-swap-oob="true"' in block and "live-changed" in block
+    assert 'data-status="Completed"' in answer and not live.is_active(answer)
+    assert "hx-trigger" not in answer
     assert EvaluationJob.objects.get(pk=job.pk).status == "Completed"
+    # Without a revision (no JavaScript's Reload), the block alone.
+    html = viewer_client.get(url(job, "status/")).content.decode()
+    assert html.lstrip().startswith('<section id="job-status"') and "hx-" not in html
 
 
 def test_a_viewer_sees_no_stop_and_cannot_stop(viewer_client, no_bedrock):

@@ -18,6 +18,7 @@ from jobs import sync
 from jobs.models import EvaluationJob, StatusCount, SyncRun
 from jobs.pagination import page_scope, token_encode
 from jobs.selectors import evaluation_jobs as selectors
+from tests.jobs.views import live
 from tests.jobs.views.factories import BASE_TIME, make_job, make_jobs
 
 pytestmark = pytest.mark.django_db
@@ -334,6 +335,7 @@ def test_rendering_a_page_costs_the_same_queries_at_25_and_100_rows(viewer_clien
             assert viewer_client.get(f"{URL}?size={size}").status_code == 200
         return [q["sql"] for q in ctx.captured_queries]
 
+    queries(25)  # the user, permissions, sync header and model picker are cached from here
     small, large = queries(25), queries(100)
     assert len(small) == len(large)
     assert not any("OFFSET" in q.upper() or "COUNT(" in q.upper() for q in large)
@@ -410,25 +412,32 @@ def test_counts_for_invalid_filters_are_empty_not_an_error(viewer_client):
 # --- Rows of running jobs poll ------------------------------------------------------------------
 
 
-def test_running_rows_poll_and_terminal_rows_do_not(viewer_client):
+def test_one_live_channel_names_the_running_rows_and_terminal_rows_never_poll(viewer_client):
     running = make_job(status="InProgress")
     done = make_job(status="Completed")
     html = viewer_client.get(URL).content.decode()
-    running_row = re.search(rf'<tr id="job-{running.resource_id}"[^>]*>', html).group(0)
-    done_row = re.search(rf'<tr id="job-{done.resource_id}"[^>]*>', html).group(0)
-    assert f'hx-get="/evaluation-jobs/{running.resource_id}/row/"' in running_row
-    assert 'hx-trigger="every 5s"' in running_row and 'class="running"' in running_row
-    assert "hx-trigger" not in done_row and 'class="terminal"' in done_row
+    running_row = live.oob_row(html, running.resource_id)
+    done_row = live.oob_row(html, done.resource_id)
+    assert "hx-" not in running_row and 'class="running"' in running_row
+    assert "hx-" not in done_row and 'class="terminal"' in done_row
+    assert live.is_active(html) and 'hx-trigger="every 5s, live-now from:body"' in html
+    url = live.live_url(html)
+    assert f"row={running.resource_id}." in url and done.resource_id not in url
 
-    # The row endpoint renders the row alone; once terminal, without its poll.
-    row = viewer_client.get(f"/evaluation-jobs/{running.resource_id}/row/").content.decode()
-    assert row.lstrip().startswith("<tr") and 'hx-trigger="every 5s"' in row
-    EvaluationJob.objects.filter(pk=running.pk).update(status="Completed")
-    row = viewer_client.get(f"/evaluation-jobs/{running.resource_id}/row/").content.decode()
-    assert "hx-trigger" not in row and 'data-status="Completed"' in row
-    # A job that is gone from the mirror: the row is swapped for nothing.
-    gone = viewer_client.get("/evaluation-jobs/abcdefabcdef/row/")
-    assert gone.status_code == 200 and gone.content == b""
+    # Nothing changed: the answer holds no row, and polls again.
+    quiet = live.poll(viewer_client, html).content.decode()
+    assert live.oob_row(quiet, running.resource_id) is None and live.is_active(quiet)
+
+    # The job finished: its row comes back out of band, highlighted, and polling stops.
+    EvaluationJob.objects.filter(pk=running.pk).update(status="Completed", summary_digest="f" * 32)
+    answer = live.poll(viewer_client, quiet).content.decode()
+    row = live.oob_row(answer, running.resource_id)
+    assert 'hx-swap-oob="true"' in row and "live-changed" in row and "terminal" in row
+    assert not live.is_active(answer) and 'hx-trigger="live-now from:body"' in answer
+    # A job gone from the mirror is deleted from the page.
+    EvaluationJob.objects.filter(pk=running.pk).delete()
+    answer = live.poll(viewer_client, html).content.decode()
+    assert f'<tr id="job-{running.resource_id}" hx-swap-oob="delete">' in answer
 
 
 # --- The sync header and Refresh ------------------------------------------------------------------
@@ -449,7 +458,8 @@ def test_the_header_says_when_the_mirror_was_synced(viewer_client):
     assert "Not synced with Bedrock yet." in html
     finished_run()
     html = viewer_client.get(URL).content.decode()
-    assert re.search(r"Synced 1[23] s ago", html)
+    # The time is one the page keeps true by itself (static/js/app.js).
+    assert re.search(r'Synced <time data-ago datetime="[^"]+">1[23] s ago</time>', html)
     finished_run(error="ThrottlingException: Rate exceeded")
     html = viewer_client.get(URL).content.decode()
     assert "Last sync failed" in html and "Rate exceeded" in html
@@ -481,26 +491,30 @@ def test_refresh_needs_a_post_with_csrf(client, viewer):
     assert strict.post("/evaluation-jobs/refresh/").status_code == 403
 
 
-def test_refresh_through_htmx_polls_until_the_sweep_ends_then_reloads_the_table(
+def test_refresh_through_htmx_follows_the_sweep_on_the_live_channel_then_reloads_the_table(
     viewer_client, django_capture_on_commit_callbacks
 ):
     before = finished_run()
+    page = viewer_client.get(f"{URL}?status=Failed").content.decode()
+    assert not live.is_active(page)  # nothing running: the page does not poll
     with django_capture_on_commit_callbacks():
         response = viewer_client.post("/evaluation-jobs/refresh/", headers={"HX-Request": "true"})
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="sync-state"')
-    poll = re.search(r'hx-get="([^"]+)" hx-trigger="every 2s"', html).group(1)
-    poll = unescape(poll)
-    assert f"after={before.pk}" in poll and "Sync requested" in html
-
-    # Still running: keep polling, no reload yet.
-    response = viewer_client.get(poll, headers={"HX-Request": "true"})
-    assert 'hx-trigger="every 2s"' in response.content.decode() and "HX-Trigger" not in response
+    assert html.lstrip().startswith('<div id="sync-state"') and "hx-get" not in html
+    assert f'data-wait-after="{before.pk}"' in html and "Sync requested" in html
+    assert response["HX-Trigger"] == "live-now"  # the page's channel asks at once
+    # It sends the wait along (app.js reads it from the header): still running, it polls.
+    wait = {"after": before.pk, "since": int(time.time())}
+    response = viewer_client.get(live.live_url(page), wait, headers={"HX-Request": "true"})
+    answer = response.content.decode()
+    assert live.is_active(answer) and "HX-Trigger" not in response
+    assert "data-wait-after" in answer and 'hx-swap-oob="true"' in answer
 
     finished_run()  # the sweep ends
-    response = viewer_client.get(poll, headers={"HX-Request": "true"})
+    response = viewer_client.get(live.live_url(page), wait, headers={"HX-Request": "true"})
     assert response["HX-Trigger"] == "jobs-synced"
-    assert "hx-trigger" not in response.content.decode() and "Synced" in response.content.decode()
+    answer = response.content.decode()
+    assert not live.is_active(answer) and "data-wait-after" not in answer and "Synced" in answer
     # ...which the table listens for, to fetch itself again at its current URL.
     table = viewer_client.get(f"{URL}?status=Failed", headers=HTMX_TABLE).content.decode()
     assert 'hx-trigger="jobs-synced from:body"' in table
@@ -512,10 +526,10 @@ def test_refresh_while_a_sweep_runs_waits_for_that_one(viewer_client, monkeypatc
     monkeypatch.setattr(sync, "evaluation_jobs_sync_request", lambda: False)
     response = viewer_client.post("/evaluation-jobs/refresh/", headers={"HX-Request": "true"})
     html = response.content.decode()
-    assert "already running" in html and 'hx-trigger="every 2s"' in html
-    # A page opened during a sweep follows it too.
+    assert "already running" in html and "data-wait-after" in html
+    # A page opened during a sweep follows it too, on its live channel.
     page = viewer_client.get(URL).content.decode()
-    assert "Syncing with Bedrock" in page and 'hx-trigger="every 2s"' in page
+    assert "Syncing with Bedrock" in page and live.is_active(page)
 
 
 def test_the_400_page_also_serves_django_s_own_bad_requests(client, settings):

@@ -13,7 +13,7 @@ from html import unescape
 import pytest
 from django.utils import timezone
 
-from jobs import deletions, sync
+from jobs import deletions, sync, tasks
 from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import ValidationError
 from jobs.models import (
@@ -24,6 +24,7 @@ from jobs.models import (
     ModelImportJob,
 )
 from jobs.pagination import page_scope, token_encode
+from tests.jobs.views import live
 from tests.jobs.views.factories import BASE_TIME, make_import_job, make_imported_model
 
 pytestmark = pytest.mark.django_db
@@ -94,10 +95,6 @@ def wait_for(condition, timeout: float = 15.0):
             return value
         time.sleep(0.2)
     raise AssertionError("condition not met in time")
-
-
-def table_tag(html: str) -> str:
-    return re.search(r'<div id="job-table"[^>]*>', html).group(0)
 
 
 @pytest.fixture
@@ -207,16 +204,16 @@ def test_htmx_gets_the_table_alone_and_the_chips_count_by_status(viewer_client, 
     assert 'href="/import-jobs/?status=Failed&amp;name=llama"' in chips
 
 
-def test_running_rows_poll_and_a_polled_row_asks_bedrock(viewer_client, mirrored):
+def test_running_rows_are_live_and_the_live_channel_asks_bedrock(viewer_client, mirrored):
     job = ModelImportJob.objects.filter(listed=True, status="InProgress").first()
     mirrored.force_status(job.arn, "InProgress")
     html = viewer_client.get(JOBS).content.decode()
-    row = re.search(rf'<tr id="job-{job.resource_id}"[^>]*>', html).group(0)
-    assert f'hx-get="/import-jobs/{job.resource_id}/row/"' in row and "every 5s" in row
+    assert live.is_active(html) and f"row={job.resource_id}." in live.live_url(html)
     mirrored.force_status(job.arn, "Completed")
     ModelImportJob.objects.filter(pk=job.pk).update(described_at=None)
-    row = viewer_client.get(f"{JOBS}{job.resource_id}/row/").content.decode()
-    assert 'data-status="Completed"' in row and "hx-trigger" not in row
+    answer = live.poll(viewer_client, html).content.decode()
+    row = live.oob_row(answer, job.resource_id)
+    assert 'data-status="Completed"' in answer and "live-changed" in row
     job.refresh_from_db()
     assert job.status == "Completed" and job.imported_model_arn
     # ...and the model it created is in the mirror at once.
@@ -255,6 +252,7 @@ def test_an_import_job_page_shows_every_field(viewer_client, local_bedrock):
     )
     local_bedrock.force_status(job_arn, "Completed")
     sync.import_jobs_sync(raise_errors=True)
+    tasks.mirror_tags_refresh("import_jobs", job_arn)  # a worker reads the tags
     job = ModelImportJob.objects.get(arn=job_arn)
     html = viewer_client.get(f"{JOBS}{job.resource_id}/").content.decode()
     model = ImportedModel.objects.get(name="everything-model")  # mirrored when described
@@ -283,8 +281,7 @@ def test_a_failed_import_says_why_and_a_running_one_updates_live(viewer_client, 
     sync.import_jobs_sync(raise_errors=True)
     job = ModelImportJob.objects.get(arn=arn)
     html = viewer_client.get(f"{JOBS}{job.resource_id}/").content.decode()
-    status = re.search(r'<section id="job-status"[^>]*>', html).group(0)
-    assert 'hx-trigger="every 3s"' in status and "Updating live" in html
+    assert live.is_active(html) and "Updating live" in html
     assert "created when the import completes" in html
     local_bedrock.force_status(arn, "Failed")
     ModelImportJob.objects.filter(arn=arn).update(described_at=timezone.now() - dt.timedelta(1))
@@ -340,6 +337,7 @@ def test_an_imported_model_page_shows_every_field(viewer_client, local_bedrock):
     sync.import_jobs_sync(raise_errors=True)
     sync.imported_models_sync(raise_errors=True)
     model = ImportedModel.objects.get(name="page-model")
+    tasks.mirror_tags_refresh("imported_models", model.arn)  # a worker reads the tags
     job = ModelImportJob.objects.get(arn=job_arn)
     html = viewer_client.get(f"{MODELS}{model.resource_id}/").content.decode()
     for text in (
@@ -364,13 +362,19 @@ def test_the_models_list_polls_while_an_import_runs_and_shows_its_model(
     arn = create_import("import-live", "live-model", "s3://my-models/qwen2/")
     sync.import_jobs_sync(raise_errors=True)
     html = viewer_client.get(MODELS).content.decode()
-    table = re.search(r'<div id="job-table"[^>]*>', html).group(0)
-    assert "every 5s" in table and "live-model" not in html
+    assert live.is_active(html) and "prep=1" in live.live_url(html)
+    assert "live-model" not in html
+    # Still importing: the channel polls on, the table stays.
+    response = live.poll(viewer_client, html)
+    assert live.is_active(response.content.decode()) and "HX-Trigger" not in response
     local_bedrock.force_status(arn, "Completed")
     ModelImportJob.objects.filter(arn=arn).update(described_at=None)
+    response = live.poll(viewer_client, html)
+    # Done: the table reloads itself once (it listens for jobs-synced), and polling stops.
+    assert response["HX-Trigger"] == "jobs-synced"
+    assert not live.is_active(response.content.decode())
     html = viewer_client.get(MODELS, headers=HTMX_TABLE).content.decode()
-    assert "live-model" in html
-    assert "every 5s" not in re.search(r'<div id="job-table"[^>]*>', html).group(0)
+    assert "live-model" in html and not live.is_active(html)
 
 
 # --- The import form -----------------------------------------------------------------------------
@@ -493,14 +497,14 @@ def test_an_import_submitted_here_completes_and_its_model_appears_in_the_polled_
     page = operator_client.get(location).content.decode()
     assert 'data-status="InProgress"' in page and "Updating live" in page
     models = operator_client.get(MODELS).content.decode()
-    assert "llama-support" not in models and "every 5s" in table_tag(models)
+    assert "llama-support" not in models and live.is_active(models)
 
     def polled_table() -> str | None:
         html = operator_client.get(MODELS, headers=HTMX_TABLE).content.decode()
         return html if "llama-support" in html else None
 
     table = wait_for(polled_table)
-    assert "every 5s" not in table_tag(table)  # nothing runs any more: the polling stops
+    assert not live.is_active(table)  # nothing runs any more: the polling stops
     status = operator_client.get(f"{location}status/").content.decode()
     assert 'data-status="Completed"' in status and "hx-trigger" not in status
     model = ImportedModel.objects.get(name="llama-support", listed=True)

@@ -11,7 +11,9 @@ import statistics
 
 import pytest
 
+from jobs.models import EvaluationJob
 from jobs.selectors.results import difference_interval
+from tests.jobs.views import live
 from tests.jobs.views.factories import make_job
 from tests.jobs.views.results_factories import (
     add_aggregate,
@@ -293,20 +295,21 @@ def test_every_role_can_tick_rows_to_compare_on_the_list(client, request, role):
     )
     assert boxes == [ready.resource_id]
     assert '<th scope="col" class="select compare">Compare</th>' in html
-    # A polled (running) row keeps the table's columns.
-    assert "/row/?compare=1" in html
+    # A running row the live channel sends again keeps the table's columns.
+    running = EvaluationJob.objects.get(name="running")
+    assert "cmp=1" in live.live_url(html)
+    EvaluationJob.objects.filter(pk=running.pk).update(summary_digest="f" * 32)
+    answer = live.poll(client, html).content.decode()
+    assert '<td class="select compare"></td>' in answer
 
 
 def test_no_compare_column_without_jobs_to_compare(viewer_client):
     running = make_job(status="InProgress")
     html = viewer_client.get("/evaluation-jobs/").content.decode()
-    assert "compare-select" not in html and '/row/"' in html
-    row = viewer_client.get(
-        f"/evaluation-jobs/{running.resource_id}/row/?compare=1"
-    ).content.decode()
-    assert '<td class="select compare"></td>' in row
-    row = viewer_client.get(f"/evaluation-jobs/{running.resource_id}/row/").content.decode()
-    assert "compare" not in row
+    assert "compare-select" not in html and "cmp=1" not in live.live_url(html)
+    EvaluationJob.objects.filter(pk=running.pk).update(summary_digest="f" * 32)
+    answer = live.poll(viewer_client, html).content.decode()
+    assert live.oob_row(answer, running.resource_id) and "compare" not in answer
 
 
 def test_picked_rows_compare_statistics_as_ticked(viewer_client):
