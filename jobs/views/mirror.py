@@ -511,7 +511,7 @@ def list_urls(spec: MirrorList, prefix: str) -> list[URLPattern]:
 def detail_urls(spec: MirrorDetail, prefix: str) -> list[URLPattern]:
     """One resource's URLs under `prefix`: its page, its polled status block and list row.
     After the list's fixed paths (a resource id would match "new")."""
-    one = f"{prefix}<str:{spec.list.id_arg}>/"
+    one = f"{prefix}<rid:{spec.list.id_arg}>/"
     name = spec.list.name
     return [
         path(one, _view(require_GET, detail_page, spec), name=f"{name}_detail"),
