@@ -41,6 +41,10 @@ Control API (JSON in and out; errors in the AWS format):
                                 models for the operation; answered with the model's HTTP status
     POST /_local/errors/reset   forget every injected error ({})
 
+Every POST needs ``Content-Type: application/json``, and a request with an ``Origin`` other than
+the server's own loopback origin (http://127.0.0.1:PORT, localhost, [::1]) is refused with 403:
+a web page in a developer's browser cannot reach the control API.
+
 With ``s3_endpoint_url`` (``--s3-endpoint-url``), each evaluation job that becomes Completed
 (timer, forced status or seed) has its outputs written into that S3 under its
 outputDataConfig.s3Uri by a background thread (outputs.py, output_writer.py); without it,
@@ -650,6 +654,7 @@ class LocalBedrock:
         query = protocol.parse_query(split.query)
         if path.startswith(CONTROL_PREFIX):
             if self.control:
+                self._control_admit(method, headers)
                 return self._control(method, path, body)
             raise ServiceError("UnknownOperationException", f"No operation at {method} {path}.")
         matched = self.router.match(method, path, query)
@@ -667,6 +672,32 @@ class LocalBedrock:
             raise ServiceError("ValidationException", aws_validation_message(violations, params))
         result = self.store.handle(op.name, params)
         return protocol.serialize_response(op, result)
+
+    def _own_origins(self) -> set[str]:
+        port = self.port
+        return {f"http://{host}:{port}" for host in ("127.0.0.1", "localhost", "[::1]")}
+
+    def _control_admit(self, method: str, headers: Any) -> None:
+        """Any web page a developer visits could otherwise drive the control API from their
+        browser (a form posting text/plain needs no CORS preflight): refuse requests a
+        browser sends from another origin, and POSTs that are not JSON (which a cross-origin
+        page can only send after a preflight this server never answers)."""
+        origin = (headers.get("Origin") or "").strip().rstrip("/").lower()
+        if origin and origin not in self._own_origins():
+            raise ServiceError(
+                "AccessDeniedException",
+                f"The control API refuses requests from the origin {origin[:200]!r}.",
+                status=403,
+            )
+        if method.upper() not in ("GET", "HEAD"):
+            content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if content_type != "application/json":
+                raise ServiceError(
+                    "AccessDeniedException",
+                    "The control API takes only Content-Type: application/json on "
+                    f"{method.upper()}.",
+                    status=403,
+                )
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         """The /_local/ API: JSON in, JSON out, errors in the AWS format."""
