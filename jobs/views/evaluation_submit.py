@@ -164,6 +164,11 @@ def _post_data(post: QueryDict) -> QueryDict:
     return data
 
 
+def _small_int(text: str) -> bool:
+    """Digits int() takes, of a row index a form can have (not "²", not 5,000 digits)."""
+    return text.isascii() and text.isdigit() and len(text) < 7
+
+
 def _bind(kind: str, data: QueryDict, *, name_taken: bool = True) -> EvaluationJobForm:
     form = _form_class(kind)(data, name_taken=_name_taken if name_taken else None)
     return form
@@ -445,8 +450,8 @@ def evaluation_job_form(request: HttpRequest, kind: str) -> HttpResponse:
     page, or review: errors on the form, or the review page."""
     form_class = _form_class(kind)
     if request.method == "GET":
-        if request.GET.get("submission", "").isdigit():
-            return _failed_submission_form(request, kind, int(request.GET["submission"]))
+        if (pk := request.GET.get("submission", "")).isascii() and pk.isdigit() and len(pk) < 19:
+            return _failed_submission_form(request, kind, int(pk))
         return _render_form(request, form_class(name_taken=_name_taken), show_errors=False)
 
     action = request.POST.get("_action", "review")
@@ -459,7 +464,7 @@ def evaluation_job_form(request: HttpRequest, kind: str) -> HttpResponse:
         prefix, _, index = target.partition(":")
         if verb == "add" and prefix in form_class.formset_classes:
             formset_data.add_row(form_class, data, prefix)
-        elif verb == "remove" and prefix in form_class.formset_classes and index.isdigit():
+        elif verb == "remove" and prefix in form_class.formset_classes and _small_int(index):
             formset_data.remove_row(data, prefix, int(index))
         form = _bind(kind, data)
         if request.htmx and prefix in form_class.formset_classes:

@@ -25,7 +25,6 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -39,7 +38,7 @@ from jobs.tags import resource_tags
 from jobs.templatetags.job_format import ago_text
 from jobs.views import pages
 from jobs.views.filters import MirrorFilterForm, filter_params, sort_params, status_params
-from jobs.views.links import link, query_string
+from jobs.views.links import back_url, link, query_string
 
 log = logging.getLogger(__name__)
 
@@ -238,12 +237,7 @@ def refresh_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
         context = sync_context(spec, banner, request)
         return render(request, f"{LIST_TEMPLATE}#sync-state", context)
     messages.info(request, note.replace("…", "; reload the page in a few seconds."))
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = spec.url()
-    return redirect(target)
+    return redirect(back_url(request, spec.url()))
 
 
 # --- The list ---------------------------------------------------------------------------------

@@ -93,10 +93,8 @@ def model_import_job_new(request: HttpRequest) -> HttpResponse:
     Bedrock's error on its field). POST: review (errors on the form, or the review page), or
     back from the review page to edit."""
     if request.method == "GET":
-        if request.GET.get("submission", "").isdigit():
-            submission = submitting.submission_or_404(
-                pk=int(request.GET["submission"]), kind=submissions.MODEL_IMPORT
-            )
+        if (pk := request.GET.get("submission", "")).isascii() and pk.isdigit() and len(pk) < 19:
+            submission = submitting.submission_or_404(pk=int(pk), kind=submissions.MODEL_IMPORT)
             return _outcome(request, submission, data=None)
         return _render_form(request, _bind(None), show_errors=False)
     if request.POST.get("_action") == "edit":

@@ -167,3 +167,42 @@ def test_an_unknown_id_gets_our_404_page_also_with_debug_on(
     assert "<h1>Not found</h1>" in html
     assert "Back to the overview" in html
     assert "URLconf" not in html and "Raised by" not in html
+
+
+# --- Found by the fuzz (tests/jobs/views/test_fuzz.py) ------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["NaN", "9999-12-31", "a\x00b", "//evil.example/", "x" * 3000])
+@pytest.mark.parametrize(
+    "url", ["/evaluation-jobs/refresh/", "/import-jobs/refresh/", "/imported-models/refresh/"]
+)
+def test_refresh_without_javascript_returns_only_to_a_path_of_ours(admin_client_, url, target):
+    """redirect() took a bare word for a view name (NoReverseMatch: a 500)."""
+    response = admin_client_.post(url, {"next": target})
+    assert response.status_code == 302
+    assert response["Location"] == url.removesuffix("refresh/")
+
+
+def test_the_selection_returns_only_to_a_path_of_ours(admin_client_):
+    response = admin_client_.post("/deletions/evaluation/selection/", {"next": "NaN"})
+    assert response.status_code == 302 and response["Location"] == "/evaluation-jobs/"
+    response = admin_client_.post(
+        "/deletions/evaluation/selection/", {"next": "/evaluation-jobs/?status=Failed"}
+    )
+    assert response["Location"] == "/evaluation-jobs/?status=Failed"
+
+
+@pytest.mark.parametrize("value", ["²", "١٢٣", "9" * 5000])
+def test_digits_int_cannot_read_are_not_numbers(admin_client_, value):
+    for url in ("/evaluation-jobs/new/programmatic/", "/import-jobs/new/"):
+        assert admin_client_.get(url, {"submission": value}).status_code == 200
+    response = admin_client_.post(
+        "/evaluation-jobs/new/programmatic/",
+        {"_action": f"remove:tags:{value}", "tags-TOTAL_FORMS": "1", "tags-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 200
+    # The typed count on the confirmation page (a batch above CONFIRM_TYPED_ABOVE jobs).
+    from jobs.views.deletions import _typed_number
+
+    assert _typed_number(value) is None
+    assert _typed_number("1,234") == 1234
