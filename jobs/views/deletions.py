@@ -440,6 +440,7 @@ def deletion_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     ]
     context = {
         "batch": batch,
+        "wait": services.deletion_batch_wait(batch=batch),
         "kind": services.KINDS[batch.kind],
         "counts": counts,
         "rows": [
