@@ -43,8 +43,8 @@ class BatchWait:
                 "stopped. It carries on within 30 s of a worker being available."
             )
         return (
-            f"No worker has picked this up for {self.seconds} s. It starts within 30 s of a "
-            "worker being available."
+            f"No worker has picked this up for {self.seconds} s. It starts as soon as a "
+            "worker is available."
         )
 
 
