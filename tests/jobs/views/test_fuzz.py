@@ -9,11 +9,15 @@ themselves offer: each page is fetched once and its forms (fields, defaults, the
 their htmx attributes post to) and links (their query parameters) are read from the HTML; the
 parameters views read without a control on the page are added by name (EXTRA_PARAMS).
 
-What is sent: the form as the page would send it (its defaults), with one field replaced by a
-hostile value (every field, each a value picked by a seeded random generator), then every field
-at once set to one hostile value (a seeded sample of the corpus per URL), plus hostile path
-arguments and htmx headers. Deterministic: the same requests on every run (SEED); about 3,000
-requests per run.
+What is sent (Admin): the form as the page would send it (its defaults) with each field in
+turn replaced by a hostile value picked by a seeded generator (on the big evaluation forms two
+or three fields per request, each with its own value), then every field at once set to one
+hostile value (three per view), plus hostile htmx headers and path arguments. Viewer and
+Operator: each view as the page sends it and with every field hostile. Deterministic: the same
+~3,000 requests on every run (SEED), about 25 s on PostgreSQL.
+
+KNOWN_FORM_SIDE lists what the fuzz finds on the form side of issue 13 while that work is
+being done elsewhere: reported in the output, not failed on. It only ever shrinks.
 """
 
 from __future__ import annotations
