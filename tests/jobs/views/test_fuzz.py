@@ -658,6 +658,8 @@ def test_fuzz_every_view_as_an_admin(world):
         fuzz_target(client, outcome, targets[key], rng, per_field=True, all_at_once=3)
         assert_signed_in(client, key)
     fuzz_paths(client, outcome, world, rng)
+    fields = sum(len(t.names | {k for k, _ in t.baseline}) for t in targets.values())
+    print(f"{len(targets)} method-and-path targets, {fields} parameters and fields")  # noqa: T201
     check(outcome, "Admin")
     assert len(targets) > 100 and outcome.requests > 1500  # the walk really walked
     assert outcome.by_status[200] > 500
