@@ -41,10 +41,6 @@ Control API (JSON in and out; errors in the AWS format):
                                 models for the operation; answered with the model's HTTP status
     POST /_local/errors/reset   forget every injected error ({})
 
-Every POST needs ``Content-Type: application/json``, and a request with an ``Origin`` other than
-the server's own loopback origin (http://127.0.0.1:PORT, localhost, [::1]) is refused with 403:
-a web page in a developer's browser cannot reach the control API.
-
 With ``s3_endpoint_url`` (``--s3-endpoint-url``), each evaluation job that becomes Completed
 (timer, forced status or seed) has its outputs written into that S3 under its
 outputDataConfig.s3Uri by a background thread (outputs.py, output_writer.py); without it,
@@ -359,11 +355,40 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    def _admit_control(self) -> None:
+        """The /_local/ control API is for this machine's own tools. Any web page a developer
+        visits could otherwise drive it from their browser (a form posting text/plain needs no
+        CORS preflight): a request a browser sends from another origin is refused, and so is
+        a POST that is not JSON (which a cross-origin page can only send after a preflight
+        this server never answers). No Origin (curl, urllib, the tests) or the server's own
+        loopback origin (http://127.0.0.1:PORT, localhost, [::1]) is let through."""
+        if not (self.server.app.control and self.path.startswith(CONTROL_PREFIX)):
+            return
+        port = self.server.server_address[1]
+        own = {f"http://{host}:{port}" for host in ("127.0.0.1", "localhost", "[::1]")}
+        origin = (self.headers.get("Origin") or "").strip().rstrip("/").lower()
+        if origin and origin not in own:
+            raise ServiceError(
+                "AccessDeniedException",
+                f"The control API refuses requests from the origin {origin[:200]!r}.",
+                status=403,
+            )
+        if self.command.upper() not in ("GET", "HEAD"):
+            content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if content_type != "application/json":
+                raise ServiceError(
+                    "AccessDeniedException",
+                    "The control API takes only Content-Type: application/json on "
+                    f"{self.command.upper()}.",
+                    status=403,
+                )
+
     def _serve(self) -> None:
         request_id = str(uuid.uuid4())
         body = self._read_body()
         app = self.server.app
         try:
+            self._admit_control()
             status, headers, payload = app.dispatch(self.command, self.path, self.headers, body)
         except ServiceError as err:
             status, headers, payload = protocol.error_response(app.service, err)
@@ -654,7 +679,6 @@ class LocalBedrock:
         query = protocol.parse_query(split.query)
         if path.startswith(CONTROL_PREFIX):
             if self.control:
-                self._control_admit(method, headers)
                 return self._control(method, path, body)
             raise ServiceError("UnknownOperationException", f"No operation at {method} {path}.")
         matched = self.router.match(method, path, query)
@@ -672,32 +696,6 @@ class LocalBedrock:
             raise ServiceError("ValidationException", aws_validation_message(violations, params))
         result = self.store.handle(op.name, params)
         return protocol.serialize_response(op, result)
-
-    def _own_origins(self) -> set[str]:
-        port = self.port
-        return {f"http://{host}:{port}" for host in ("127.0.0.1", "localhost", "[::1]")}
-
-    def _control_admit(self, method: str, headers: Any) -> None:
-        """Any web page a developer visits could otherwise drive the control API from their
-        browser (a form posting text/plain needs no CORS preflight): refuse requests a
-        browser sends from another origin, and POSTs that are not JSON (which a cross-origin
-        page can only send after a preflight this server never answers)."""
-        origin = (headers.get("Origin") or "").strip().rstrip("/").lower()
-        if origin and origin not in self._own_origins():
-            raise ServiceError(
-                "AccessDeniedException",
-                f"The control API refuses requests from the origin {origin[:200]!r}.",
-                status=403,
-            )
-        if method.upper() not in ("GET", "HEAD"):
-            content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if content_type != "application/json":
-                raise ServiceError(
-                    "AccessDeniedException",
-                    "The control API takes only Content-Type: application/json on "
-                    f"{method.upper()}.",
-                    status=403,
-                )
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         """The /_local/ API: JSON in, JSON out, errors in the AWS format."""
