@@ -191,7 +191,17 @@ def child(datasets: int, prompts: int, rounds: int) -> None:
 # LEAD: add the compare page's server time for 10 jobs here (e.g. 10 jobs ingested as above,
 # then the compare view timed in-process with RequestFactory, median and p95; target < 50 ms).
 def bench_compare_page() -> None:
-    print("compare page: not measured here yet (see bench_compare_page in bench/results.py)")
+    """The compare page's server time for 10 jobs: bench/results_compare.py in a child (it
+    needs PostgreSQL and its own database; skipped with a note without DATABASE_URL)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        print("\ncompare page: skipped (set DATABASE_URL=postgres://... to time it)")
+        return
+    print("\ncompare page, 10 jobs (bench/results_compare.py):", flush=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "results_compare.py"), "--jobs", "10"],
+        check=False,
+    )
 
 
 # --- main -------------------------------------------------------------------------------------

@@ -422,8 +422,8 @@ RESULTS_MAX_RECORDS = env_int("RESULTS_MAX_RECORDS", 25_000)
 # How often beat enqueues fetches for Completed jobs without results (the sync's own trigger
 # covers most; this catches jobs first seen Completed, lost tasks and a broker that was down),
 # how many per run, and how long a set may stay pending before it is enqueued again.
-RESULTS_PENDING_INTERVAL_SECONDS = env_int("RESULTS_PENDING_INTERVAL_SECONDS", 15)
-RESULTS_PENDING_BATCH = env_int("RESULTS_PENDING_BATCH", 20)
+RESULTS_PENDING_INTERVAL_SECONDS = env_int("RESULTS_PENDING_INTERVAL_SECONDS", 10)
+RESULTS_PENDING_BATCH = env_int("RESULTS_PENDING_BATCH", 100)
 RESULTS_PENDING_GRACE_SECONDS = env_int("RESULTS_PENDING_GRACE_SECONDS", 120)
 # Transient failures (throttling, 5xx, broken reads) in a row before a set is marked failed.
 RESULTS_MAX_ATTEMPTS = env_int("RESULTS_MAX_ATTEMPTS", 8)

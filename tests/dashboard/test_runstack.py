@@ -4,6 +4,7 @@ in a temporary var/ directory."""
 
 from __future__ import annotations
 
+import configparser
 import http.cookiejar
 import json
 import os
@@ -25,6 +26,14 @@ from tests.conftest import free_port
 from tests.jobs.bedrock.support import client_for
 
 ROOT = Path(__file__).resolve().parents[2]
+PROD = "210987654321"
+# The demo's connections: (name, account, region).
+DEMO = [
+    ("dev-us-east-1", "123456789012", "us-east-1"),
+    ("dev-us-west-2", "123456789012", "us-west-2"),
+    ("prod-us-east-1", PROD, "us-east-1"),
+    ("prod-us-west-2", PROD, "us-west-2"),
+]
 
 
 class Stack:
@@ -206,15 +215,55 @@ def test_make_run_serves_login_shell_and_healthy_stack(stack_factory):
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
     assert any(key.endswith("_output.jsonl") for key in keys), keys
 
-    # The local S3 answers STS too: the default connection's identity check stays local.
+    # The demo fleet: two accounts × two regions, each seeded, with its outputs in S3 too.
+    with urllib.request.urlopen(bedrock_url + "/_local/stores", timeout=5) as r:
+        stores = {(s["account"], s["region"]): s for s in json.load(r)}
+    assert set(stores) == {(a, r) for _, a, r in DEMO}
+    assert {s["evaluation_jobs"] for s in stores.values()} == {20}
+    credentials = configparser.ConfigParser()
+    credentials.read(stack.var_dir / "demo-aws-credentials")
+    prod_west = boto3.client(
+        "bedrock",
+        region_name="us-west-2",
+        endpoint_url=bedrock_url,
+        aws_access_key_id=credentials["prod"]["aws_access_key_id"],
+        aws_secret_access_key=credentials["prod"]["aws_secret_access_key"],
+    )
+    completed = prod_west.list_evaluation_jobs(statusEquals="Completed")["jobSummaries"]
+    assert completed
+    assert {j["jobArn"].split(":")[3:5] == ["us-west-2", PROD] for j in completed} == {True}
+    job = prod_west.get_evaluation_job(jobIdentifier=completed[0]["jobArn"])
+    bucket, root = job["outputDataConfig"]["s3Uri"].removeprefix("s3://").split("/", 1)
+    prefix = f"{root.rstrip('/')}/{job['jobName']}/{job['jobArn'].rsplit('/', 1)[1]}/"
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["KeyCount"] > 0
+
+    # Its four connections, each checked through the local STS (moto's server answers STS
+    # too), each with the account its credentials belong to.
     _, _, page = stack.get("/connections/")
     assert f'sts: <span class="mono">{s3_url}</span>' in page
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    status, final_url, page = stack.get(
-        "/connections/default/check/", {"csrfmiddlewaretoken": token}
-    )
-    assert final_url == stack.url + "/connections/", page
-    assert "default is account 123456789012" in page
+    for name, account, region in DEMO:
+        row = rf'id="connection-{name}">\s*<td class="name">{name}</td>\s*<td class="mono region">'
+        assert re.search(row + region, page), name
+        status, final_url, checked = stack.get(
+            f"/connections/{name}/check/", {"csrfmiddlewaretoken": token}
+        )
+        assert final_url == stack.url + "/connections/", checked
+        assert f"{name} is account {account}" in checked
+    assert "arn:aws:sts::210987654321:assumed-role/BedrockDashboard/" in checked
+    for profile in ("default", "prod"):
+        secret = credentials[profile]["aws_secret_access_key"]
+        assert secret not in checked and secret not in stack.output
+
+    # Within a minute of serving, the newest completed demo job of the swept connection shows
+    # its results (the worker sweeps, then reads the outputs, newest first).
+    swept = bedrock.list_evaluation_jobs(statusEquals="Completed")["jobSummaries"]
+    newest = max(swept, key=lambda summary: summary["creationTime"])
+    section = f"/evaluation-jobs/{newest['jobArn'].rsplit('/', 1)[1]}/results/section/"
+    deadline = time.monotonic() + 60
+    while "score-card" not in (page := stack.get(section)[2]):
+        assert time.monotonic() < deadline, f"no results within a minute:\n{page[-1500:]}"
+        time.sleep(2)
 
     assert stack.stop() == 0
     assert "Stopped." in stack.output

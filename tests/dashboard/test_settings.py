@@ -173,7 +173,11 @@ def test_production_is_https_only_unless_told_otherwise():
 
 
 def _production(tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    # Nothing of the test process's own DJANGO_* (the browser tests set
+    # DJANGO_ALLOW_ASYNC_UNSAFE, which the deploy check rightly refuses).
+    env = {
+        k: v for k, v in os.environ.items() if k not in VARIABLES and not k.startswith("DJANGO_")
+    }
     return env | {
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "a-production-key-of-enough-length-" + "x" * 30,

@@ -9,11 +9,30 @@ Each request is routed and parsed from botocore's service model (protocol.py), v
 the product's own contract (jobs.bedrock.contract.validate) before any handler runs, and
 answered from in-memory state (store.py).  Signatures are accepted without being checked.
 
-Faults (latency, throttling, 5xx) apply to Bedrock operations only.  The control API under
-/_local/ exists only when ``control=True``; otherwise those paths answer 404 like any unknown
-route.  Nothing in the product imports this package: it only knows an endpoint URL.
+Several accounts and regions at once: each account × region has its own Store (jobs, ARNs with
+its account and region, quotas, idempotency tokens), injected errors and call counts.  A
+request reaches one by its SigV4 credential scope, as AWS routes it (``Authorization:
+AWS4-HMAC-SHA256 Credential=<key id>/<date>/<region>/bedrock/aws4_request``):
+- the region is the scope's, if served (``regions=``, ``--regions``), else the default region;
+  a request without a scope goes to the default region;
+- the account is, in order: the key's entry in ``accounts=`` ({key id: account},
+  ``--accounts KEY=ACCOUNT,...``); the account the key id encodes (AKIA/ASIA keys, as AWS and
+  moto's IAM and STS issue them: a role assumed through the local STS lands in the role's
+  account) if served; else the default account.  Served accounts are the default and those of
+  ``accounts=``.  With one account and one region (the default) nothing is parsed: every
+  request reaches the one store, whatever its scope.
 
-Control API (JSON in and out; errors in the AWS format):
+Faults (latency, throttling, 5xx) apply to Bedrock operations only, in every account × region
+alike; to slow one down, inject ThrottlingException with a rate there (POST /_local/errors).
+The control API under /_local/ exists only when ``control=True``; otherwise those paths answer
+404 like any unknown route.  Nothing in the product imports this package: it only knows an
+endpoint URL.
+
+Control API (JSON in and out; errors in the AWS format).  Where it acts on a store (reset,
+seed, jobs/status, calls, quotas, errors), ``?account=<12 digits>&region=<name>`` selects the
+account × region (each absent one: the default; one not served: ValidationException); reset
+and calls/reset without either act on every store, jobs/status without either on the store its
+ARN names.
     GET  /_local/faults         {"throttle_rps", "throttle_rate", "error_rate", "latency_ms",
                                  "time_scale"}
     POST /_local/faults         any of those keys; the others keep their values; answers all
@@ -23,6 +42,8 @@ Control API (JSON in and out; errors in the AWS format):
     POST /_local/jobs/status    {"arn": ..., "status": ...}: force a job's status (any kind)
     GET  /_local/calls          {"ListEvaluationJobs": 3, ...}: calls that reached each operation
     POST /_local/calls/reset    zero the call counts and the send log ({})
+    GET  /_local/stores         [{"account", "region", "evaluation_jobs", "model_import_jobs",
+                                 "imported_models", "calls": {...}}, ...]: every account × region
     GET  /_local/sends          {"arn:...": [t1, t2], ...}: when each identifier was sent in a
                                 BatchDeleteEvaluationJob call (Unix times, faulted calls too)
     GET  /_local/outputs        {"enabled", "pending", "jobs_written", "jobs_failed",
@@ -56,6 +77,8 @@ seeded, as an account that asked for more.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import logging
@@ -65,7 +88,10 @@ import socket
 import threading
 import time
 import uuid
+import zlib
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -297,6 +323,56 @@ class ErrorInjections:
         raise ServiceError(entry["code"], entry["message"], entry["status"], extra=extra)
 
 
+# SigV4's credential scope names the signing key's id and the region the request is for:
+# Authorization: AWS4-HMAC-SHA256 Credential=<key id>/<yyyymmdd>/<region>/<service>/aws4_request
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
+_CREDENTIAL = re.compile(
+    r"Credential=([A-Za-z0-9+/=_.-]{1,128})/\d{8}/([a-z0-9-]{1,32})/[a-z0-9-]{1,32}/aws4_request"
+)
+_ACCOUNT = re.compile(r"\d{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_ARN_SCOPE = re.compile(r"arn:aws:bedrock:([a-z0-9-]+):(\d{12}):")
+
+
+def key_account(access_key: str) -> str | None:
+    """The account an AKIA/ASIA access key id encodes (what STS GetAccessKeyInfo answers), or
+    None. AWS has encoded it this way in keys issued since 2019, and moto's IAM and STS issue
+    keys in the same encoding: an assumed role's temporary key carries the role's account.
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_GetAccessKeyInfo.html"""
+    if len(access_key) != 20 or access_key[:4] not in ("AKIA", "ASIA"):
+        return None
+    try:
+        decoded = base64.b32decode(access_key[4:])
+    except (binascii.Error, ValueError):
+        return None
+    account = (int.from_bytes(decoded[:6], "big") & 0x7FFFFFFFFF80) >> 7
+    return f"{account:012d}" if account <= 999_999_999_999 else None
+
+
+def parse_accounts(text: str) -> dict[str, str]:
+    """``KEY=ACCOUNT,KEY=ACCOUNT`` (the ``--accounts`` flag) as {access key id: account}."""
+    keys: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, account = (piece.strip() for piece in entry.partition("="))
+        if not sep or not key or not _ACCOUNT.fullmatch(account):
+            raise ValueError(f"{entry!r}: expected ACCESS_KEY_ID=ACCOUNT (12 digits)")
+        keys[key] = account
+    return keys
+
+
+@dataclass(eq=False)
+class Tenancy:
+    """One account × region the local Bedrock serves: its own jobs, ARNs, quotas, injected
+    errors and call counts."""
+
+    account_id: str
+    region: str
+    store: Store
+    errors: ErrorInjections
+    random_seed: int
+    calls: Counter[str] = field(default_factory=Counter)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -424,6 +500,8 @@ class LocalBedrock:
         s3_endpoint_url: str | None = None,
         output_prompts: int | None = None,
         quotas: dict[str, int] | None = None,
+        regions: Iterable[str] = (),
+        accounts: Mapping[str, str] | None = None,
     ) -> None:
         self.region = region
         self.account_id = account_id
@@ -432,11 +510,16 @@ class LocalBedrock:
         self.service = service_model()
         self.router = protocol.Router(self.service, OPERATIONS)
         self.clock = Clock(time_scale)
-        self.store = Store(
-            region=region, account_id=account_id, clock=self.clock, random_seed=random_seed
-        )
-        if quotas:
-            self.store.set_quotas(**quotas)
+        # Served regions (the default first) and accounts: the default, and those of the keys.
+        self.regions = tuple(dict.fromkeys((region, *regions)))
+        self.keys = dict(accounts or {})
+        self.accounts = tuple(dict.fromkeys((account_id, *self.keys.values())))
+        for extra in self.regions[1:]:
+            if not _REGION.fullmatch(extra):
+                raise ValueError(f"{extra!r} is not a region name")
+        for extra in self.accounts[1:]:
+            if not _ACCOUNT.fullmatch(extra):
+                raise ValueError(f"{extra!r} is not an account id (12 digits)")
         self.faults = Faults(
             throttle_rps=throttle_rps,
             throttle_rate=throttle_rate,
@@ -444,12 +527,6 @@ class LocalBedrock:
             latency_ms=latency_ms,
             random_seed=random_seed,
         )
-        self.errors = ErrorInjections(account_id=account_id, region=region, random_seed=random_seed)
-        self._calls: Counter[str] = Counter()
-        self._sends: dict[str, list[float]] = {}
-        self._calls_lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.outputs: OutputWriter | None = None
         if output_prompts is not None and not 1 <= output_prompts <= outputs.MAX_PROMPTS:
             raise ValueError(f"output_prompts must be within 1..{outputs.MAX_PROMPTS}")
@@ -459,7 +536,91 @@ class LocalBedrock:
                 region=region,
                 max_prompts=output_prompts or outputs.DEFAULT_MAX_PROMPTS,
             )
-            self.store.on_evaluation_completed = self._queue_outputs
+        self._tenancies: dict[tuple[str, str], Tenancy] = {}
+        for tenant_account in self.accounts:
+            for tenant_region in self.regions:
+                self._tenancies[tenant_account, tenant_region] = self._new_tenancy(
+                    tenant_account, tenant_region, quotas
+                )
+        default = self._tenancies[account_id, region]
+        # The default account × region: what every request reached before there were several.
+        self.default = default
+        self.store = default.store
+        self.errors = default.errors
+        self._sends: dict[str, list[float]] = {}
+        self._calls_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def _new_tenancy(self, account_id: str, region: str, quotas: dict[str, int] | None) -> Tenancy:
+        # The default keeps the random seed it was given; the others get their own, so their
+        # ids and seeded jobs differ, deterministically.
+        random_seed = self.random_seed
+        if (account_id, region) != (self.account_id, self.region):
+            random_seed += zlib.crc32(f"{account_id}/{region}".encode()) % 1_000_003
+        store = Store(
+            region=region, account_id=account_id, clock=self.clock, random_seed=random_seed
+        )
+        if quotas:
+            store.set_quotas(**quotas)
+        if self.outputs is not None:
+            store.on_evaluation_completed = self._queue_outputs
+        errors = ErrorInjections(account_id=account_id, region=region, random_seed=random_seed)
+        return Tenancy(account_id, region, store, errors, random_seed)
+
+    # --- accounts and regions --------------------------------------------------------------
+
+    def account_for_key(self, access_key: str) -> str:
+        """The account a request signed with `access_key` reaches: the ``accounts`` table, else
+        the account the key id encodes (AKIA/ASIA keys, such as moto's STS hands out for an
+        assumed role) when it is served here, else the default account."""
+        account = self.keys.get(access_key) or key_account(access_key)
+        return account if account in self.accounts else self.account_id
+
+    def route(self, authorization: str | None) -> Tenancy:
+        """The account × region of a request, from its SigV4 credential scope: the account
+        from the key id, the region from the scope when served here, else the defaults."""
+        if len(self._tenancies) == 1 or not authorization:
+            return self.default
+        match = _CREDENTIAL.search(authorization)
+        if match is None:
+            return self.default
+        key, region = match.groups()
+        region = region if region in self.regions else self.region
+        return self._tenancies[self.account_for_key(key), region]
+
+    def tenancy(self, account: str | None = None, region: str | None = None) -> Tenancy:
+        """The account × region named (default: the default one); ValueError if not served."""
+        account = account or self.account_id
+        region = region or self.region
+        tenancy = self._tenancies.get((account, region))
+        if tenancy is None:
+            raise ValueError(
+                f"account {account[:40]!r} in region {region[:40]!r} is not served here; "
+                f"accounts: {', '.join(self.accounts)}; regions: {', '.join(self.regions)}"
+            )
+        return tenancy
+
+    def tenancies(self) -> list[Tenancy]:
+        return list(self._tenancies.values())
+
+    def stores_summary(self) -> list[dict[str, Any]]:
+        """Each account × region with what it holds and the calls that reached it."""
+        out = []
+        for tenancy in self._tenancies.values():
+            with tenancy.store.lock:
+                tenancy.store.tick()
+                held = {
+                    "evaluation_jobs": len(tenancy.store.evaluation_jobs),
+                    "model_import_jobs": len(tenancy.store.import_jobs),
+                    "imported_models": len(tenancy.store.models),
+                }
+            with self._calls_lock:
+                calls = dict(tenancy.calls)
+            out.append(
+                {"account": tenancy.account_id, "region": tenancy.region, **held, "calls": calls}
+            )
+        return out
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -520,7 +681,17 @@ class LocalBedrock:
 
     # --- Python control API ----------------------------------------------------------------
 
-    def seed(self, count: int = 100, random_seed: int | None = None) -> dict[str, int]:
+    # Each method that acts on jobs, quotas, errors or call counts takes ``account`` and
+    # ``region`` (default: the default ones; ValueError for one not served here).
+
+    def seed(
+        self,
+        count: int = 100,
+        random_seed: int | None = None,
+        *,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> dict[str, int]:
         """Add ``count`` evaluation jobs (and count // 10 import jobs with their models).
 
         Running jobs stay within the concurrency quotas (those drawn beyond them are seeded
@@ -529,8 +700,10 @@ class LocalBedrock:
         benchmarks can seed more than 5,000 (CreateEvaluationJob is then refused)."""
         if count < 0:
             raise ValueError("count must not be negative")
-        with self.store.lock:
-            usage, quotas = self.store.usage(), self.store.quotas
+        tenancy = self.tenancy(account, region)
+        store = tenancy.store
+        with store.lock:
+            usage, quotas = store.usage(), store.quotas
             room = {
                 "automatic": quotas["concurrent_automatic_evaluation_jobs"]
                 - usage["concurrent_automatic_evaluation_jobs"],
@@ -541,25 +714,28 @@ class LocalBedrock:
             }
             data = seeding.generate(
                 count,
-                self.random_seed if random_seed is None else random_seed,
-                region=self.region,
-                account_id=self.account_id,
-                now=self.store._now(),
+                tenancy.random_seed if random_seed is None else random_seed,
+                region=tenancy.region,
+                account_id=tenancy.account_id,
+                now=store._now(),
                 room=room,
             )
-            counts = self.store.load_seed(data)
-            held = self.store.usage()["imported_models"]
+            counts = store.load_seed(data)
+            held = store.usage()["imported_models"]
             if held > quotas["imported_models"]:
                 logger.info("seeding raised the imported-models quota to %d", held)
-                self.store.set_quotas(imported_models=held)
+                store.set_quotas(imported_models=held)
         return counts
 
-    def set_quotas(self, **values: int) -> dict[str, int]:
+    def set_quotas(
+        self, *, account: str | None = None, region: str | None = None, **values: int
+    ) -> dict[str, int]:
         """Change the quotas named (store.QUOTA_DEFAULTS: AWS's defaults); returns them all."""
-        return self.store.set_quotas(**values)
+        return self.tenancy(account, region).store.set_quotas(**values)
 
-    def get_quotas(self) -> dict[str, Any]:
-        return {**self.store.quotas, "usage": self.store.usage()}
+    def get_quotas(self, *, account: str | None = None, region: str | None = None) -> dict:
+        store = self.tenancy(account, region).store
+        return {**store.quotas, "usage": store.usage()}
 
     def inject_error(
         self,
@@ -569,15 +745,18 @@ class LocalBedrock:
         count: int | None = None,
         rate: float | None = None,
         message: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
     ) -> dict[str, Any]:
         """Make the next `count` calls (or a `rate` share of calls) of `operation` fail with
         `code`, one of the errors botocore models for it, with the model's HTTP status and
         `message` (default: AWS's documented meaning; for AccessDeniedException the missing
         bedrock:<Operation> action, as IAM words it)."""
-        return self.errors.add(operation, code, count=count, rate=rate, message=message)
+        errors = self.tenancy(account, region).errors
+        return errors.add(operation, code, count=count, rate=rate, message=message)
 
-    def clear_errors(self) -> None:
-        self.errors.clear()
+    def clear_errors(self, *, account: str | None = None, region: str | None = None) -> None:
+        self.tenancy(account, region).errors.clear()
 
     def set_faults(
         self,
@@ -601,23 +780,42 @@ class LocalBedrock:
             latency_ms=latency_ms,
         )
         if time_scale is not _UNSET and time_scale is not None:
-            with self.store.lock:
-                self.store.tick()  # what was due under the old scale happens first
-                self.clock.set_scale(float(time_scale))
+            self._tick_all()  # what was due under the old scale happens first
+            self.clock.set_scale(float(time_scale))
         return self.get_faults()
 
     def get_faults(self) -> dict[str, Any]:
         return {**self.faults.as_dict(), "time_scale": self.clock.scale}
 
-    def force_status(self, arn: str, status: str) -> dict[str, str]:
-        return self.store.force_status(arn, status)
+    def force_status(
+        self, arn: str, status: str, *, account: str | None = None, region: str | None = None
+    ) -> dict[str, str]:
+        """Force a job's status; without a selector, in the account × region its ARN names
+        (when served here, else the default one)."""
+        if account is None and region is None and (scope := _ARN_SCOPE.match(arn)):
+            tenancy = self._tenancies.get((scope[2], scope[1]), self.default)
+        else:
+            tenancy = self.tenancy(account, region)
+        return tenancy.store.force_status(arn, status)
 
-    def reset(self) -> None:
-        """Forget every job, model, tag and token, and zero the call counts."""
-        self.store.reset()
-        self.reset_call_counts()
-        if self.outputs is not None:
-            self.outputs.clear()
+    def reset(self, *, account: str | None = None, region: str | None = None) -> None:
+        """Forget every job, model, tag and token, and zero the call counts: of the account ×
+        region named, or of every one (and the pending outputs) without a selector."""
+        if account is None and region is None:
+            for tenancy in self._tenancies.values():
+                tenancy.store.reset()
+            self.reset_call_counts()
+            if self.outputs is not None:
+                self.outputs.clear()
+            return
+        tenancy = self.tenancy(account, region)
+        tenancy.store.reset()
+        self.reset_call_counts(account=account, region=region)
+
+    def _tick_all(self) -> None:
+        for tenancy in self._tenancies.values():
+            with tenancy.store.lock:
+                tenancy.store.tick()
 
     # --- S3 outputs of completed evaluation jobs ------------------------------------------
 
@@ -627,8 +825,7 @@ class LocalBedrock:
         self.outputs.submit({**job.request, "jobArn": job.arn, "jobName": job.name})
 
     def outputs_status(self) -> dict[str, Any]:
-        with self.store.lock:
-            self.store.tick()  # completions that are due queue their outputs first
+        self._tick_all()  # completions that are due queue their outputs first
         if self.outputs is None:
             return {"enabled": False, "pending": 0}
         return self.outputs.status()
@@ -636,18 +833,28 @@ class LocalBedrock:
     def flush_outputs(self, timeout: float | None = 30) -> bool:
         """Wait until every completed job's outputs are written (or failed and logged);
         False if some are still pending after ``timeout`` seconds."""
-        with self.store.lock:
-            self.store.tick()
+        self._tick_all()
         return True if self.outputs is None else self.outputs.flush(timeout)
 
-    def call_counts(self) -> dict[str, int]:
+    def call_counts(
+        self, *, account: str | None = None, region: str | None = None
+    ) -> dict[str, int]:
+        tenancy = self.tenancy(account, region)
         with self._calls_lock:
-            return dict(self._calls)
+            return dict(tenancy.calls)
 
-    def reset_call_counts(self) -> None:
+    def reset_call_counts(self, *, account: str | None = None, region: str | None = None) -> None:
+        """Zero the call counts of the account × region named, or every count and the send
+        log without a selector."""
+        if account is None and region is None:
+            with self._calls_lock:
+                for tenancy in self._tenancies.values():
+                    tenancy.calls.clear()
+                self._sends.clear()
+            return
+        tenancy = self.tenancy(account, region)
         with self._calls_lock:
-            self._calls.clear()
-            self._sends.clear()
+            tenancy.calls.clear()
 
     def sends(self) -> dict[str, list[float]]:
         """{identifier: [Unix time of each call that carried it]} for the operations in
@@ -679,26 +886,48 @@ class LocalBedrock:
         query = protocol.parse_query(split.query)
         if path.startswith(CONTROL_PREFIX):
             if self.control:
-                return self._control(method, path, body)
+                return self._control(method, path, query, body)
             raise ServiceError("UnknownOperationException", f"No operation at {method} {path}.")
         matched = self.router.match(method, path, query)
         if matched is None:
             raise ServiceError("UnknownOperationException", f"No operation at {method} {path}.")
         op, labels = matched
+        tenancy = self.route(headers.get("Authorization"))
         with self._calls_lock:
-            self._calls[op.name] += 1
+            tenancy.calls[op.name] += 1
         self._log_sends(op.name, body)
         self.faults.admit(op.name)
-        self.errors.admit(op.name)
+        tenancy.errors.admit(op.name)
         params = protocol.parse_request(op, labels, query, dict(headers.items()), body)
         violations = validate(op.name, params)
         if violations:
             raise ServiceError("ValidationException", aws_validation_message(violations, params))
-        result = self.store.handle(op.name, params)
+        result = tenancy.store.handle(op.name, params)
         return protocol.serialize_response(op, result)
 
-    def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    @staticmethod
+    def _selector(query: dict[str, list[str]]) -> dict[str, str | None]:
+        """``?account=...&region=...`` of a control request: the account × region it acts on
+        (each absent one: the default)."""
+        where: dict[str, str | None] = {}
+        for name, pattern, what in (
+            ("account", _ACCOUNT, "an account id (12 digits)"),
+            ("region", _REGION, "a region name"),
+        ):
+            values = query.get(name)
+            if not values:
+                where[name] = None
+                continue
+            if len(values) > 1 or not pattern.fullmatch(values[0]):
+                raise ServiceError("ValidationException", f"{name} must be one value: {what}")
+            where[name] = values[0]
+        return where
+
+    def _control(
+        self, method: str, path: str, query: dict[str, list[str]], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         """The /_local/ API: JSON in, JSON out, errors in the AWS format."""
+        where = self._selector(query)
         try:
             data = json.loads(body) if body.strip() else {}
         except ValueError as exc:
@@ -718,18 +947,22 @@ class LocalBedrock:
                     )
                 result = self.set_faults(**data)
             elif route == ("POST", "/_local/reset"):
-                self.reset()
+                self.reset(**where)
                 result = {}
             elif route == ("POST", "/_local/seed"):
                 result = self.seed(
-                    count=int(data.get("count", 100)), random_seed=data.get("random_seed")
+                    count=int(data.get("count", 100)),
+                    random_seed=data.get("random_seed"),
+                    **where,
                 )
             elif route == ("POST", "/_local/jobs/status"):
                 if not isinstance(data.get("arn"), str) or not isinstance(data.get("status"), str):
                     raise ServiceError("ValidationException", "arn and status are required strings")
-                result = self.force_status(data["arn"], data["status"])
+                result = self.force_status(data["arn"], data["status"], **where)
             elif route == ("GET", "/_local/calls"):
-                result = self.call_counts()
+                result = self.call_counts(**where)
+            elif route == ("GET", "/_local/stores"):
+                result = self.stores_summary()
             elif route == ("GET", "/_local/sends"):
                 result = self.sends()
             elif route == ("GET", "/_local/outputs"):
@@ -741,12 +974,14 @@ class LocalBedrock:
                 flushed = self.flush_outputs(timeout)
                 result = {**self.outputs_status(), "flushed": flushed}
             elif route == ("GET", "/_local/quotas"):
-                result = self.get_quotas()
+                result = self.get_quotas(**where)
             elif route == ("POST", "/_local/quotas"):
-                self.set_quotas(**data)
-                result = self.get_quotas()
+                if {"account", "region"} & set(data):
+                    raise ValueError("account and region are query parameters, not quotas")
+                self.set_quotas(**where, **data)
+                result = self.get_quotas(**where)
             elif route == ("GET", "/_local/errors"):
-                result = self.errors.as_list()
+                result = self.tenancy(**where).errors.as_list()
             elif route == ("POST", "/_local/errors"):
                 known = {"operation", "code", "count", "rate", "message"}
                 unknown = set(data) - known
@@ -758,12 +993,13 @@ class LocalBedrock:
                     count=data.get("count"),
                     rate=data.get("rate"),
                     message=data.get("message"),
+                    **where,
                 )
             elif route == ("POST", "/_local/errors/reset"):
-                self.clear_errors()
+                self.clear_errors(**where)
                 result = {}
             elif route == ("POST", "/_local/calls/reset"):
-                self.reset_call_counts()
+                self.reset_call_counts(**where)
                 result = {}
             else:
                 raise ServiceError("UnknownOperationException", f"No control operation at {path}.")

@@ -7,7 +7,7 @@ import signal
 import threading
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -24,7 +24,23 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=4599, help="0 picks a free port")
         parser.add_argument("--region", default="us-east-1")
         parser.add_argument("--account-id", default="123456789012")
-        parser.add_argument("--seed", type=int, default=0, help="evaluation jobs to seed")
+        parser.add_argument(
+            "--regions",
+            default="",
+            help="more regions to serve, comma-separated (a request reaches the region of its "
+            "SigV4 credential scope; any other region, and unsigned requests, the --region)",
+        )
+        parser.add_argument(
+            "--accounts",
+            default="",
+            help="more accounts to serve: ACCESS_KEY_ID=ACCOUNT,... (a request signed with "
+            "that key reaches that account; an AKIA/ASIA key of a served account, such as the "
+            "local STS hands out for a role in it, reaches its account; any other key the "
+            "--account-id)",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=0, help="evaluation jobs to seed in each account × region"
+        )
         parser.add_argument("--seed-random", type=int, default=0, help="random seed of seeding")
         parser.add_argument(
             "--time-scale",
@@ -74,8 +90,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Imported here, not at module level: the local Bedrock is not part of the product.
-        from jobs.bedrock.local.server import LocalBedrock
+        from jobs.bedrock.local.server import LocalBedrock, parse_accounts
         from jobs.bedrock.local.store import QUOTA_DEFAULTS
+
+        try:
+            accounts = parse_accounts(options["accounts"])
+        except ValueError as exc:
+            raise CommandError(f"--accounts: {exc}") from exc
+        regions = [r.strip() for r in options["regions"].split(",") if r.strip()]
 
         if options["verbosity"] >= 2:
             logging.basicConfig(level=logging.DEBUG)
@@ -91,6 +113,8 @@ class Command(BaseCommand):
             random_seed=options["seed_random"],
             s3_endpoint_url=options["s3_endpoint_url"],
             output_prompts=options["output_prompts"],
+            regions=regions,
+            accounts=accounts,
             quotas={
                 name: options[f"quota_{name}"]
                 for name in QUOTA_DEFAULTS
@@ -105,7 +129,12 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         # Seeded before it listens: whoever connects first (runstack waiting for the outputs
         # of the seed) sees every seeded job.
-        counts = server.seed(count=options["seed"], random_seed=options["seed_random"])
+        # Each account × region gets its own jobs (the default keeps --seed-random's).
+        seeded = [
+            (t, server.seed(options["seed"], account=t.account_id, region=t.region))
+            for t in server.tenancies()
+        ]
+        counts = seeded[0][1]
         server.start(host=options["host"], port=options["port"])
         try:
             self.stdout.write(f"Local Bedrock listening on {server.url}")
@@ -114,8 +143,12 @@ class Command(BaseCommand):
                     f"Seeded {counts['evaluation_jobs']} evaluation jobs, "
                     f"{counts['model_import_jobs']} model import jobs and "
                     f"{counts['imported_models']} imported models "
-                    f"(random seed {options['seed_random']})."
+                    f"(random seed {options['seed_random']})"
+                    + (f" in each of {len(seeded)} accounts × regions." if len(seeded) > 1 else ".")
                 )
+            if len(seeded) > 1:
+                served = ", ".join(f"{t.account_id} {t.region}" for t, _ in seeded)
+                self.stdout.write(f"Serving accounts × regions: {served}.")
             faults = ", ".join(f"{k}={v}" for k, v in server.get_faults().items())
             quotas = ", ".join(f"{k}={v}" for k, v in server.store.quotas.items())
             self.stdout.write(f"Quotas: {quotas}.")

@@ -1,6 +1,10 @@
 """`make run`: migrate, create the demo superuser, then start the local S3 and the local Bedrock
 (which writes its completed jobs' outputs into that S3), a Celery worker, Celery beat and the
-web server, and stop them all together on Ctrl-C."""
+web server, and stop them all together on Ctrl-C.
+
+With both local services and no DASHBOARD_CONNECTIONS of the user's, the local Bedrock plays a
+fleet (jobs/bedrock/local/demo.py): two accounts × two regions, four connections written to
+var/connections.toml, handed to the worker, beat and web server."""
 
 from __future__ import annotations
 
@@ -20,6 +24,10 @@ from django.core.management.base import BaseCommand
 
 from jobs import health
 from jobs.accounts import admin_user_ensure
+from jobs.bedrock.local import demo
+
+# Demo evaluation jobs in the local Bedrock, shared out among its accounts × regions.
+SEED_TOTAL = 500
 
 
 class Command(BaseCommand):
@@ -32,7 +40,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--s3-port", type=int, default=4598, help="the local S3 (unless S3_ENDPOINT_URL is set)"
         )
-        parser.add_argument("--seed", type=int, default=500, help="demo jobs in the local Bedrock")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="demo evaluation jobs in each account × region of the local Bedrock "
+            f"(default: {SEED_TOTAL} in all)",
+        )
         parser.add_argument(
             "--no-local-bedrock",
             action="store_true",
@@ -53,7 +67,9 @@ class Command(BaseCommand):
 
         endpoint = settings.BEDROCK_ENDPOINT_URL
         s3_endpoint = settings.S3_ENDPOINT_URL
+        fleet: demo.Fleet | None = None
         if endpoint is None and not options["no_local_bedrock"]:
+            endpoint = f"http://127.0.0.1:{options['bedrock_port']}"
             if s3_endpoint is None:
                 # The local Bedrock's outputs need an S3: the local one, beside it.
                 s3_endpoint = f"http://127.0.0.1:{options['s3_port']}"
@@ -80,8 +96,18 @@ class Command(BaseCommand):
                 if not _wait_for_port("127.0.0.1", options["s3_port"], timeout=30):
                     self.stop_all(processes)
                     raise SystemExit("The local S3 did not start; see the output above.")
-            endpoint = f"http://127.0.0.1:{options['bedrock_port']}"
+                if not settings.DASHBOARD_CONNECTIONS:
+                    try:
+                        fleet = self.start_fleet(env, bedrock_url=endpoint, s3_url=s3_endpoint)
+                    except Exception as exc:  # noqa: BLE001 - any failure stops the demo cleanly
+                        self.stop_all(processes)
+                        raise SystemExit(
+                            f"The demo's connections could not be made: {exc}"
+                        ) from exc
             env["BEDROCK_ENDPOINT_URL"] = endpoint
+            stores = len(demo.CONNECTIONS) if fleet else 1
+            seed = options["seed"] if options["seed"] is not None else SEED_TOTAL // stores
+            fleet_args = ["--accounts", fleet.accounts, "--regions", fleet.regions] if fleet else []
             processes.append(
                 (
                     "bedrock",
@@ -95,10 +121,11 @@ class Command(BaseCommand):
                             "--port",
                             str(options["bedrock_port"]),
                             "--seed",
-                            str(options["seed"]),
+                            str(seed),
                             "--control",
                             "--s3-endpoint-url",
                             s3_endpoint,
+                            *fleet_args,
                         ],
                         env=env,
                     ),
@@ -160,6 +187,14 @@ class Command(BaseCommand):
             ),
         ]
         url = f"http://{options['host']}:{options['port']}/"
+        if fleet is not None:
+            self.stdout.write(
+                f"Connections ({fleet.connections_file}): "
+                + ", ".join(
+                    f"{name} (account {account}, {region})"
+                    for name, account, region, _ in demo.CONNECTIONS
+                )
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nBedrock dashboard: {url}\n{login_hint}\n"
@@ -169,6 +204,21 @@ class Command(BaseCommand):
             )
         )
         self.wait(processes)
+
+    def start_fleet(self, env: dict[str, str], *, bedrock_url: str, s3_url: str) -> demo.Fleet:
+        """The demo's users in the local STS, its connections and credentials files under
+        var/, and the environment that makes the worker, beat and web server use them."""
+        fleet = demo.write_fleet(Path(settings.VAR_DIR), bedrock_url=bedrock_url, s3_url=s3_url)
+        # The default chain must find the demo's keys, not the host's (none of which the
+        # local stack would accept as an account of its own).
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            env.pop(name, None)
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            env.pop(name, None)
+        env["AWS_SHARED_CREDENTIALS_FILE"] = str(fleet.credentials_file)
+        env["AWS_CONFIG_FILE"] = str(fleet.config_file)
+        env["DASHBOARD_CONNECTIONS"] = str(fleet.connections_file)
+        return fleet
 
     def wait(self, processes: list[tuple[str, subprocess.Popen]]) -> None:
         stopping = False

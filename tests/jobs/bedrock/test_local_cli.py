@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -40,13 +41,13 @@ def lb():
         yield server
 
 
-def aws(lb, *args: str) -> dict:
+def aws(lb, *args: str, key: str = "testing", region: str = "us-east-1") -> dict:
     """Run `aws bedrock ...` against the server; its exit status must be 0, its output JSON."""
     env = {
         **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_ACCESS_KEY_ID": key,
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": region,
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_MAX_ATTEMPTS": "1",
@@ -120,3 +121,30 @@ def test_list_with_max_items_and_starting_token(lb):
     )
     assert [j["jobArn"] for j in rest["jobSummaries"]] == [j["jobArn"] for j in everything[5:]]
     assert "NextToken" not in rest
+
+
+def test_the_cli_reaches_the_account_of_its_key_and_the_region_it_signs_for():
+    accounts = {"dev-key": "123456789012", "prod-key": "210987654321"}
+    with LocalBedrock(regions=["us-west-2"], accounts=accounts).start() as fleet:
+        for account, region in itertools.product(accounts.values(), fleet.regions):
+            fleet.seed(2, account=account, region=region)
+        create = ("create-evaluation-job", "--cli-input-json", json.dumps(REQUEST))
+        made = aws(fleet, *create, key="prod-key", region="us-west-2")["jobArn"]
+        assert made.startswith("arn:aws:bedrock:us-west-2:210987654321:evaluation-job/")
+        listed = {
+            (key, region): {
+                j["jobArn"]
+                for j in aws(fleet, "list-evaluation-jobs", key=key, region=region)["jobSummaries"]
+            }
+            for key, region in (("prod-key", "us-west-2"), ("dev-key", "us-east-1"))
+        }
+        assert made in listed["prod-key", "us-west-2"] and len(listed["prod-key", "us-west-2"]) == 3
+        assert {
+            a.split(":")[3:5] == ["us-west-2", "210987654321"]
+            for a in listed["prod-key", "us-west-2"]
+        } == {True}
+        assert len(listed["dev-key", "us-east-1"]) == 2
+        assert {
+            a.split(":")[3:5] == ["us-east-1", "123456789012"]
+            for a in listed["dev-key", "us-east-1"]
+        } == {True}
