@@ -48,7 +48,9 @@ def serve(conn, stop) -> None:
 def control(url: str, path: str, payload: dict | None = None) -> dict:
     body = json.dumps(payload).encode() if payload is not None else None
     method = "POST" if payload is not None else "GET"
-    request = urllib.request.Request(url + path, data=body, method=method)  # noqa: S310 - ours
+    request = urllib.request.Request(  # noqa: S310 - ours
+        url + path, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
         return json.loads(response.read() or b"{}")
 

@@ -41,7 +41,9 @@ def serve(conn, stop) -> None:
 
 def control(url: str, path: str, payload: dict) -> dict:
     body = json.dumps(payload).encode()
-    request = urllib.request.Request(url + path, data=body, method="POST")  # noqa: S310 - ours
+    request = urllib.request.Request(  # noqa: S310 - ours
+        url + path, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
         return json.loads(response.read() or b"{}")
 

@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Our 404 page under DEBUG too (make run), not Django's technical one (jobs/middleware.py).
+    "jobs.middleware.NotFoundPageMiddleware",
     # Last, as django-axes asks: turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -120,6 +122,8 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
+# The posted username bounded before axes stores it (jobs/accounts.py).
+AXES_USERNAME_CALLABLE = "jobs.accounts.axes_username"
 
 ROOT_URLCONF = "dashboard.urls"
 WSGI_APPLICATION = "dashboard.wsgi.application"
@@ -397,19 +401,18 @@ DELETION_RETRY_BASE_SECONDS = env_int("DELETION_RETRY_BASE_SECONDS", 1)
 DELETION_RETRY_MAX_SECONDS = env_int("DELETION_RETRY_MAX_SECONDS", 30)
 # An item sent this many times without an answer from Bedrock is marked failed.
 DELETION_MAX_ATTEMPTS = env_int("DELETION_MAX_ATTEMPTS", 12)
-# How long a runner holds a batch and its claimed items without renewing (it renews as it
-# goes): a worker killed mid-batch blocks the batch for at most this long. Past one gateway
-# call with botocore's retries.
-DELETION_LEASE_SECONDS = env_int(
-    "DELETION_LEASE_SECONDS",
-    (BEDROCK_CONNECT_TIMEOUT + BEDROCK_READ_TIMEOUT) * max(1, BEDROCK_MAX_ATTEMPTS) + 30,
-)
+# How long a runner holds a batch and its claimed items without renewing: a heartbeat thread
+# renews them every quarter of it, also during a Bedrock call, so a worker killed mid-batch
+# blocks the batch for at most this long (then the resume below hands it on).
+DELETION_LEASE_SECONDS = env_int("DELETION_LEASE_SECONDS", 20)
 # One task works a batch this long, then queues its own continuation (frees the worker slot
 # and stays well inside CELERY_TASK_SOFT_TIME_LIMIT).
 DELETION_RUN_BUDGET_SECONDS = env_int("DELETION_RUN_BUDGET_SECONDS", 600)
-# A batch with pending items untouched this long is re-enqueued by the periodic resume task.
+# A batch waiting for a Celery retry (or just re-enqueued) is re-enqueued by the periodic
+# resume task if untouched this long; one whose runner stopped renewing, after its lease.
 DELETION_RESUME_GRACE_SECONDS = env_int("DELETION_RESUME_GRACE_SECONDS", 60)
-DELETION_RESUME_INTERVAL_SECONDS = env_int("DELETION_RESUME_INTERVAL_SECONDS", 30)
+# Lease plus this interval: a killed worker's batch carries on within 30 s of a worker.
+DELETION_RESUME_INTERVAL_SECONDS = env_int("DELETION_RESUME_INTERVAL_SECONDS", 10)
 CELERY_BEAT_SCHEDULE["deletion_batches_resume"] = {
     "task": "jobs.tasks.deletion_batches_resume",
     "schedule": timedelta(seconds=DELETION_RESUME_INTERVAL_SECONDS),

@@ -38,3 +38,19 @@ def admin_user_ensure(*, password: str = "") -> str:
             "(to reset it: DASHBOARD_ADMIN_PASSWORD=... make run)."
         )
     return f"Log in as '{ADMIN_USERNAME}' with the password in DASHBOARD_ADMIN_PASSWORD."
+
+
+# What django-axes records of a sign-in's username (AccessAttempt.username is 255 characters,
+# User.username 150): Django's sign-in form does not bound the field it authenticates with.
+SIGN_IN_USERNAME_MAX = 150
+
+
+def axes_username(request, credentials: dict | None = None) -> str | None:
+    """The username django-axes counts failures for (settings.AXES_USERNAME_CALLABLE): the
+    posted one, cut to what a username can be, so a 10,000-character guess is counted (as
+    its first 150 characters) instead of failing to be stored."""
+    source = credentials if credentials else getattr(request, "POST", {})
+    value = source.get("username") if source else None
+    if value is None:
+        return None
+    return str(value)[:SIGN_IN_USERNAME_MAX].replace("\x00", "")

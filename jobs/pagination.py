@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleLessThan
 
@@ -33,6 +35,8 @@ SALT = "jobs.pagination.page-token"
 TOKEN_MAX_AGE = dt.timedelta(hours=12)
 DEFAULT_KEYS = ("created_at", "arn")
 NEXT, PREV = "next", "prev"
+# Far above any token we write (a key of a datetime, an ARN and a scope: ~300 characters).
+MAX_TOKEN_LENGTH = 4096
 
 
 class PageTokenError(Exception):
@@ -112,6 +116,9 @@ def token_encode(*, key: Sequence[Any], direction: str, scope: str) -> str:
 
 def token_decode(token: str, *, scope: str, max_age: dt.timedelta = TOKEN_MAX_AGE) -> Cursor:
     """The cursor in `token`, or a PageTokenError saying why it cannot be used."""
+    if len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        # Ours are a few hundred characters; a long one could unpack to anything.
+        raise TamperedPageToken("not a token the dashboard wrote")
     try:
         payload = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.SignatureExpired as exc:
@@ -128,6 +135,49 @@ def token_decode(token: str, *, scope: str, max_age: dt.timedelta = TOKEN_MAX_AG
     if token_scope != scope:
         raise MismatchedPageToken(f"token scope {token_scope} is not {scope}")
     return Cursor(key=key, direction=direction)
+
+
+# The widest integer a key column holds (PostgreSQL's bigint).
+BIGINT = 2**63
+
+
+def _fits(field: models.Field | None, value: Any) -> bool:
+    """Whether `value` is what `field` holds: a cursor must be a row's own key."""
+    if isinstance(field, models.DateTimeField):
+        return (
+            isinstance(value, dt.datetime)
+            and value.tzinfo is not None
+            and dt.datetime.min.replace(tzinfo=dt.UTC) + dt.timedelta(days=2)
+            <= value
+            <= dt.datetime.max.replace(tzinfo=dt.UTC) - dt.timedelta(days=2)
+        )
+    if isinstance(field, models.IntegerField | models.AutoField):
+        return isinstance(value, int) and not isinstance(value, bool) and -BIGINT <= value < BIGINT
+    if isinstance(field, models.CharField | models.TextField):
+        limit = field.max_length or 10_000
+        if not isinstance(value, str) or len(value) > limit or "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")  # a lone surrogate does not encode
+        except UnicodeEncodeError:
+            return False
+        return True
+    return False
+
+
+def check_key(model: type[models.Model], keys: Sequence[str], key: tuple[Any, ...]) -> None:
+    """A decoded cursor's key has the shape of `keys` on `model`, or TamperedPageToken: a
+    token signed with the right key (the public development key, say) but written by hand
+    must not reach the query."""
+    if len(key) != len(keys):
+        raise TamperedPageToken(f"a key of {len(key)} values for {len(keys)} columns")
+    for name, value in zip(keys, key, strict=True):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            field = None
+        if not _fits(field, value):
+            raise TamperedPageToken(f"an unexpected value for {name} in the page token")
 
 
 @dataclass
@@ -168,6 +218,8 @@ def keyset_page(
     if size < 1:
         raise ValueError("size must be at least 1")
     cursor = token_decode(token, scope=scope, max_age=max_age) if token else None
+    if cursor is not None:
+        check_key(queryset.model, keys, cursor.key)
     forward = [f"-{k}" if descending else k for k in keys]
     backward = [k if descending else f"-{k}" for k in keys]
 

@@ -1,9 +1,10 @@
 from django.contrib.auth.decorators import login_not_required
 from django.templatetags.static import static
-from django.urls import path
+from django.urls import path, register_converter
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
+from jobs.converters import ConnectionNameConverter, FormKindConverter, ResourceIdConverter
 from jobs.views import (
     connections,
     deletions,
@@ -18,6 +19,11 @@ from jobs.views import (
 from jobs.views import results as result_views
 
 DELETE_MODELS = "imported_model_delete"
+
+# <rid:job_id>: only an ARN's last segment reaches a view; anything else is a 404 (converters.py).
+register_converter(ResourceIdConverter, "rid")
+register_converter(ConnectionNameConverter, "connection")
+register_converter(FormKindConverter, "formkind")
 
 urlpatterns = [
     path("", system.home, name="home"),
@@ -36,22 +42,22 @@ urlpatterns = [
     # Building and submitting jobs (jobs/views/evaluation_submit.py).
     path("evaluation-jobs/new/", evaluation_new.evaluation_job_new, name="evaluation_job_new"),
     path(
-        "evaluation-jobs/new/<str:kind>/",
+        "evaluation-jobs/new/<formkind:kind>/",
         evaluation_submit.evaluation_job_form,
         name="evaluation_job_form",
     ),
     path(
-        "evaluation-jobs/new/<str:kind>/validate/",
+        "evaluation-jobs/new/<formkind:kind>/validate/",
         evaluation_submit.evaluation_job_form_validate,
         name="evaluation_job_form_validate",
     ),
     path(
-        "evaluation-jobs/new/<str:kind>/section/",
+        "evaluation-jobs/new/<formkind:kind>/section/",
         evaluation_submit.evaluation_job_form_section,
         name="evaluation_job_form_section",
     ),
     path(
-        "evaluation-jobs/new/<str:kind>/submit/",
+        "evaluation-jobs/new/<formkind:kind>/submit/",
         evaluation_submit.evaluation_job_submit,
         name="evaluation_job_submit",
     ),
@@ -61,7 +67,7 @@ urlpatterns = [
         name="evaluation_job_submission",
     ),
     path(
-        "evaluation-jobs/<str:job_id>/clone/",
+        "evaluation-jobs/<rid:job_id>/clone/",
         evaluation_new.evaluation_job_clone,
         name="evaluation_job_clone",
     ),
@@ -82,33 +88,33 @@ urlpatterns = [
         name="evaluation_job_compare_csv",
     ),
     path(
-        "evaluation-jobs/<str:job_id>/results/",
+        "evaluation-jobs/<rid:job_id>/results/",
         result_views.evaluation_job_result_records,
         name="evaluation_job_result_records",
     ),
     path(
-        "evaluation-jobs/<str:job_id>/results/section/",
+        "evaluation-jobs/<rid:job_id>/results/section/",
         result_views.evaluation_job_results_section,
         name="evaluation_job_results_section",
     ),
     path(
-        "evaluation-jobs/<str:job_id>/results/retry/",
+        "evaluation-jobs/<rid:job_id>/results/retry/",
         result_views.evaluation_job_results_retry,
         name="evaluation_job_results_retry",
     ),
     path(
-        "evaluation-jobs/<str:job_id>/results.csv",
+        "evaluation-jobs/<rid:job_id>/results.csv",
         result_views.evaluation_job_results_csv,
         name="evaluation_job_results_csv",
     ),
     path(
-        "evaluation-jobs/<str:job_id>/results.json",
+        "evaluation-jobs/<rid:job_id>/results.json",
         result_views.evaluation_job_results_json,
         name="evaluation_job_results_json",
     ),
     *mirror.detail_urls(evaluation_jobs.DETAIL, "evaluation-jobs/"),
     path(
-        "evaluation-jobs/<str:job_id>/stop/",
+        "evaluation-jobs/<rid:job_id>/stop/",
         evaluation_jobs.evaluation_job_stop,
         name="evaluation_job_stop",
     ),
@@ -143,5 +149,9 @@ urlpatterns = [
     ),
     # Connections (accounts x regions, jobs/views/connections.py): Admins only.
     path("connections/", connections.connection_list, name="connection_list"),
-    path("connections/<str:name>/check/", connections.connection_check, name="connection_check"),
+    path(
+        "connections/<connection:name>/check/",
+        connections.connection_check,
+        name="connection_check",
+    ),
 ]

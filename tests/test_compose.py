@@ -109,3 +109,11 @@ def test_web_serves_static_files_through_whitenoise():
 
     assert "whitenoise.middleware.WhiteNoiseMiddleware" in settings.MIDDLEWARE
     assert "collectstatic" in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_local_bedrock_is_published_on_loopback_at_most():
+    """Its /_local/ control API resets and seeds it: nothing beyond this machine may reach it
+    (compose publishes "4599:4599" on every interface)."""
+    for name in ("bedrock", "s3"):
+        for port in SERVICES[name].get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)

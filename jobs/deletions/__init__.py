@@ -18,8 +18,10 @@ DeletionItem per resource, and a Celery task works the batch in Bedrock calls of
   call that carried the item went unanswered (a crash or a timeout after Bedrock acted), a Get
   tells whether that call deleted it. Throttling and 5xx: the same call again with backoff,
   then a Celery retry; a final error for the whole call fails just that call's items.
-- **Nothing lost.** A worker killed mid-batch leaves claimed items pending; once its lease
-  expires, the resume task (or the redelivered task) picks the batch up again. An item is
+- **Nothing lost.** A worker killed mid-batch leaves claimed items pending and stops its
+  heartbeat (a thread renewing the lease and the claims every few seconds, also during a
+  call); once its short lease expires, the periodic resume task picks the batch up again, so
+  it carries on within 30 s of a worker being available. Its page says what it waits for. An item is
   sent again only if it is still pending; the re-check and the Get settle one whose earlier
   call reached Bedrock.
 
@@ -46,6 +48,7 @@ from jobs.deletions.reads import (
     deletion_batch_get,
     deletion_batch_items,
     deletion_batch_list,
+    deletion_batch_wait,
     deletion_item_url,
 )
 from jobs.deletions.runner import Pacer, deletion_batch_run, deletion_batches_resume
@@ -75,6 +78,7 @@ __all__ = [
     "deletion_batch_items",
     "deletion_batch_list",
     "deletion_batch_retry_failed",
+    "deletion_batch_wait",
     "deletion_batch_run",
     "deletion_batches_resume",
     "deletion_item_url",

@@ -4,13 +4,75 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 
 from jobs.deletions.kinds import KINDS
 from jobs.models import DeletionBatch, DeletionItem
 from jobs.pagination import KeysetPage, keyset_page, page_scope
 
 # --- Reads for the pages --------------------------------------------------------------------
+
+
+def batch_lock_name(batch_id: int) -> str:
+    """The lease a batch's runner holds (jobs/locks.py) while it works the batch."""
+    return f"deletion:{batch_id}"
+
+
+# A batch nobody has worked for this long says so on its page.
+WAIT_NOTICE_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class BatchWait:
+    """What an unfinished batch no runner holds is waiting for, for its page."""
+
+    seconds: int  # since a worker last worked it (or since it was recorded)
+    started: bool
+    retrying: str = ""  # the error code a Celery retry is waiting out, if that is why
+
+    @property
+    def text(self) -> str:
+        if self.retrying:
+            return (
+                f"Bedrock did not answer the last call ({self.retrying}); waiting to try "
+                "again, as Bedrock asks."
+            )
+        if self.started:
+            return (
+                f"No worker has picked this up for {self.seconds} s: the worker working it "
+                "stopped. It carries on within 30 s of a worker being available."
+            )
+        return (
+            f"No worker has picked this up for {self.seconds} s. It starts as soon as a "
+            "worker is available."
+        )
+
+
+def deletion_batch_wait(*, batch: DeletionBatch) -> BatchWait | None:
+    """None while a runner holds the batch (or it is finished, or was touched moments ago);
+    otherwise how long it has waited, and for what."""
+    from django.utils import timezone
+
+    from jobs import locks
+
+    if batch.is_finished or locks.is_held(batch_lock_name(batch.pk)):
+        return None
+    items = DeletionItem.objects.filter(batch=batch)
+    last = items.aggregate(claimed=Max("claimed_at"), settled=Max("settled_at"))
+    seen = [t for t in (batch.created_at, batch.started_at, *last.values()) if t is not None]
+    now = timezone.now()
+    idle = int((now - max(seen)).total_seconds())
+    if batch.resume_after > now:
+        retrying = (
+            items.filter(outcome=DeletionItem.PENDING, reason__startswith="Retrying:")
+            .values_list("code", flat=True)
+            .first()
+        )
+        if retrying is not None:
+            return BatchWait(seconds=idle, started=True, retrying=retrying or "an error")
+    if idle < WAIT_NOTICE_SECONDS:
+        return None
+    return BatchWait(seconds=idle, started=batch.started_at is not None)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ import datetime as dt
 import logging
 import random
 import secrets
+import threading
 import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from jobs import locks, publishing
 from jobs.bedrock.errors import BedrockError, RetryableError, ThrottledError
 from jobs.deletions.batches import _audit_batch
 from jobs.deletions.kinds import KINDS, Answer
-from jobs.deletions.reads import deletion_batch_counts
+from jobs.deletions.reads import batch_lock_name, deletion_batch_counts
 from jobs.models import AuditEntry, DeletionBatch, DeletionItem
 
 logger = logging.getLogger(__name__)
@@ -56,11 +57,53 @@ class Pacer:
 
 
 def _lock_name(batch_id: int) -> str:
-    return f"deletion:{batch_id}"
+    return batch_lock_name(batch_id)
 
 
 def _lease_seconds() -> float:
     return float(settings.DELETION_LEASE_SECONDS)
+
+
+class _Heartbeat:
+    """Renews a runner's lease, its claims and the batch's resume time every quarter lease
+    from a thread of its own, also while the runner waits on a Bedrock call (up to minutes
+    with botocore's retries). So the lease can be short: a worker killed mid-batch stops
+    renewing, and within one lease the periodic resume hands the batch to another worker.
+
+    Only for a lease other connections can see (taken in autocommit, as the task does): a
+    runner inside a transaction (a test's) renews from its own thread as before."""
+
+    def __init__(self, runner: _Runner) -> None:
+        self.runner = runner
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"deletion-{runner.batch.pk}-heartbeat", daemon=True
+        )
+
+    def start(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        interval = max(0.2, _lease_seconds() / 4)
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    self.runner.lease.renew()
+                    self.runner.refresh_claims()
+                except locks.LockLost:
+                    self.lost = True
+                    return
+                except DatabaseError as exc:  # a hiccup: the next beat tries again
+                    logger.warning("deletion batch %s: heartbeat failed: %s", self.runner, exc)
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def deletion_batch_run(*, batch_id: int) -> float | None:
@@ -74,12 +117,16 @@ def deletion_batch_run(*, batch_id: int) -> float | None:
     if lease is None:
         logger.info("deletion batch %s: another runner holds it", batch_id)
         return None
+    runner = _Runner(batch, lease)
+    if not connection.in_atomic_block:
+        runner.heartbeat = _Heartbeat(runner).start()
     try:
-        return _Runner(batch, lease).run()
+        return runner.run()
     except locks.LockLost:
         logger.warning("deletion batch %s: lease lost; stopping", batch_id)
         return None
     finally:
+        runner.quiet()
         lease.release()
 
 
@@ -91,13 +138,37 @@ class _Runner:
         self.token = secrets.token_hex(16)
         self.pacer = Pacer(settings.DELETION_CALLS_PER_SECOND)
         self.deadline = time.monotonic() + settings.DELETION_RUN_BUDGET_SECONDS
+        self.heartbeat: _Heartbeat | None = None
+
+    def __str__(self) -> str:
+        return str(self.batch.pk)
+
+    def quiet(self) -> None:
+        """Stop the heartbeat: before the runner hands the batch to a later task."""
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+
+    def keep_alive(self) -> None:
+        if self.heartbeat is not None and self.heartbeat.lost:
+            raise locks.LockLost(f"lost the {self.lease.name} lock")
+        self.lease.keep_alive()
+
+    def refresh_claims(self) -> None:
+        """This runner's claims and the batch's resume time, moved one lease on."""
+        now = timezone.now()
+        DeletionItem.objects.filter(
+            batch_id=self.batch.pk, claim_token=self.token, outcome=DeletionItem.PENDING
+        ).update(claimed_at=now)
+        DeletionBatch.objects.filter(pk=self.batch.pk, finished_at__isnull=True).update(
+            resume_after=now + dt.timedelta(seconds=_lease_seconds())
+        )
 
     def run(self) -> float | None:
         DeletionBatch.objects.filter(pk=self.batch.pk, started_at__isnull=True).update(
             started_at=timezone.now()
         )
         while True:
-            self.lease.keep_alive()
+            self.keep_alive()
             items = self._claim()
             if not items:
                 break
@@ -106,10 +177,12 @@ class _Runner:
             if sendable:
                 retry_in = self._send(sendable)
                 if retry_in is not None:
+                    self.quiet()
                     self._release()
-                    self._touch(delay=retry_in)
+                    self._touch(delay=retry_in, grace=settings.DELETION_RESUME_GRACE_SECONDS)
                     return retry_in
             if time.monotonic() > self.deadline:
+                self.quiet()
                 self._touch()
                 return 0.0  # a fresh task carries on: the worker slot is shared
         _finish_if_done(self.batch.pk)
@@ -139,10 +212,13 @@ class _Runner:
             batch_id=self.batch.pk, claim_token=self.token, outcome=DeletionItem.PENDING
         ).update(claim_token="", claimed_at=None)
 
-    def _touch(self, *, delay: float = 0) -> None:
-        grace = settings.DELETION_RESUME_GRACE_SECONDS + delay
+    def _touch(self, *, delay: float = 0, grace: float | None = None) -> None:
+        """The batch's resume time: one lease on while this runner works it (it renews that
+        as it goes, so the resume finds a dead runner's batch within a lease), or a grace
+        period past `delay` when a Celery retry is to carry on."""
+        wait = (_lease_seconds() if grace is None else grace) + delay
         DeletionBatch.objects.filter(pk=self.batch.pk).update(
-            resume_after=timezone.now() + dt.timedelta(seconds=grace)
+            resume_after=timezone.now() + dt.timedelta(seconds=wait)
         )
 
     # --- before sending --------------------------------------------------------------------
@@ -184,7 +260,7 @@ class _Runner:
         attempts = max(1, settings.DELETION_CALL_ATTEMPTS)
         ids = [i.pk for i in items]
         for attempt in range(1, attempts + 1):
-            self.lease.keep_alive()
+            self.keep_alive()
             self.pacer.wait()
             # Count the attempt (and refresh the claim) before the call: should this process
             # die during it, the item shows that a call may have reached Bedrock.
@@ -255,7 +331,7 @@ class _Runner:
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             time.sleep(min(left, max(0.05, self.lease.ttl / 4)))
-            self.lease.keep_alive()
+            self.keep_alive()
 
     # --- outcomes --------------------------------------------------------------------------
 

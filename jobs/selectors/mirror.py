@@ -96,8 +96,9 @@ def mirror_queryset[M: MirroredResource](
         qs = qs.filter(name__icontains=filters.name)
     if filters.created_after:
         qs = qs.filter(created_at__gte=_day_start(filters.created_after))
-    if filters.created_before:
-        # "On or before" a day: up to the start of the next one.
+    if filters.created_before and filters.created_before < dt.date.max:
+        # "On or before" a day: up to the start of the next one (on or before 9999-12-31 is
+        # no bound at all, and has no next day).
         qs = qs.filter(created_at__lt=_day_start(filters.created_before + dt.timedelta(days=1)))
     return qs
 

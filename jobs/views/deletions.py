@@ -21,7 +21,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jobs import deletions as services
@@ -30,7 +29,7 @@ from jobs.pagination import PageTokenError
 from jobs.permissions import DELETE, requires
 from jobs.selectors.evaluation_jobs import EvaluationJobFilters
 from jobs.views.filters import EvaluationJobFilterForm
-from jobs.views.links import link, query_string
+from jobs.views.links import back_url, link, query_string
 
 LIST_TEMPLATE = "jobs/evaluation_job_list.html"
 CONFIRM_TEMPLATE = "jobs/deletion_confirm.html"
@@ -270,12 +269,7 @@ def row_selection_context(request: HttpRequest, *, job: EvaluationJob) -> dict:
 
 
 def _back_to(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
+    return back_url(request, fallback)
 
 
 @requires(DELETE)
@@ -465,6 +459,7 @@ def deletion_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     ]
     context = {
         "batch": batch,
+        "wait": services.deletion_batch_wait(batch=batch),
         "kind": services.KINDS[batch.kind],
         "counts": counts,
         "rows": [

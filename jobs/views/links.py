@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
+
 
 def query_string(params: Mapping[str, Any] | None = None, *, page: str | None = None) -> str:
     """The query string for `params` (a list repeats its key; empty values are left out)
@@ -24,3 +27,20 @@ def query_string(params: Mapping[str, Any] | None = None, *, page: str | None = 
 def link(base: str, params: Mapping[str, Any] | None = None, *, page: str | None = None) -> str:
     """`base` with the query string of `params` and `page` (see query_string)."""
     return base + query_string(params, page=page)
+
+
+def back_url(request: HttpRequest, fallback: str) -> str:
+    """The POSTed `next` (where a no-JS form returns to) if it is a path on this site, else
+    `fallback`. A path, not just a "safe" URL: redirect() would take a bare word ("NaN") for
+    a view name and fail; nor anything a Location header cannot carry."""
+    target = request.POST.get("next", "")
+    if (
+        target.startswith("/")
+        and len(target) <= 2000
+        and target.isprintable()
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return target
+    return fallback

@@ -26,7 +26,6 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -41,7 +40,7 @@ from jobs.tags import mirrored_tags, tags_refresh_request
 from jobs.templatetags.job_format import ago_text
 from jobs.views import pages
 from jobs.views.filters import MirrorFilterForm, filter_params, sort_params, status_params
-from jobs.views.links import link, query_string
+from jobs.views.links import back_url, link, query_string
 
 log = logging.getLogger(__name__)
 
@@ -274,12 +273,7 @@ def refresh_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
         response["HX-Trigger"] = "live-now"
         return response
     messages.info(request, note.replace("…", "; reload the page in a few seconds."))
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = spec.url()
-    return redirect(target)
+    return redirect(back_url(request, spec.url()))
 
 
 # --- The live channel ---------------------------------------------------------------------------
@@ -727,7 +721,7 @@ def list_urls(spec: MirrorList, prefix: str) -> list[URLPattern]:
 def detail_urls(spec: MirrorDetail, prefix: str) -> list[URLPattern]:
     """One resource's URLs under `prefix`: its page, its polled status block and list row.
     After the list's fixed paths (a resource id would match "new")."""
-    one = f"{prefix}<str:{spec.list.id_arg}>/"
+    one = f"{prefix}<rid:{spec.list.id_arg}>/"
     name = spec.list.name
     return [
         path(one, _view(require_GET, detail_page, spec), name=f"{name}_detail"),

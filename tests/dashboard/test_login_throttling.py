@@ -59,3 +59,19 @@ def test_a_success_resets_the_count(viewer, limit):
     for _ in range(limit - 1):
         sign_in(client, viewer.username, "wrong")
     assert sign_in(client, viewer.username, "pw-" + viewer.username).status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_an_over_long_username_is_counted_not_a_500(viewer, limit, path):
+    """Django's sign-in forms authenticate with an unbounded username; axes stores it in 255
+    characters (PostgreSQL refused the insert: a 500)."""
+    from axes.models import AccessAttempt
+
+    client = Client(REMOTE_ADDR="10.0.5.1")
+    guess = "x" * 10_000
+    for _ in range(limit - 1):
+        response = client.post(path, {"username": guess, "password": "wrong"})
+        assert response.status_code == 200
+    (attempt,) = AccessAttempt.objects.all()
+    assert attempt.username == "x" * 150 and attempt.failures_since_start == limit - 1
+    assert client.post(path, {"username": guess, "password": "wrong"}).status_code == 429

@@ -132,3 +132,36 @@ def test_without_javascript_ticks_survive_paging_and_reach_the_confirmation(
     assert page.url == f"{live_server.url}/deletions/evaluation/confirm/"
     assert page.locator("h1").inner_text() == "Delete 3 evaluation jobs?"
     context.close()
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (390, 844)])
+def test_a_batch_no_worker_picked_up_says_so_on_its_page(
+    page, login, live_server, admin_user, width, height, settings
+):
+    """No worker runs here: the page says for how long nobody has picked the batch up."""
+    import datetime as dt
+    import uuid
+
+    from django.utils import timezone
+
+    from jobs import deletions
+    from tests.conftest import free_port
+    from tests.jobs.views.factories import make_job
+
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens
+    job = make_job(status="Failed")
+    batch, _ = deletions.deletion_batch_create(
+        selection=deletions.Selection(ids=frozenset([job.resource_id])),
+        user=admin_user,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    DeletionBatch.objects.filter(pk=batch.pk).update(
+        created_at=timezone.now() - dt.timedelta(seconds=40)
+    )
+    page.set_viewport_size({"width": width, "height": height})
+    login(page, admin_user, "pw-ada-admin")
+    page.goto(f"{live_server.url}/deletions/{batch.pk}/")
+    notice = page.locator(".batch-wait")
+    expect(notice).to_contain_text("No worker has picked this up for 4")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, f"deletion-waiting-{width}")

@@ -431,11 +431,40 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    def _admit_control(self) -> None:
+        """The /_local/ control API is for this machine's own tools. Any web page a developer
+        visits could otherwise drive it from their browser (a form posting text/plain needs no
+        CORS preflight): a request a browser sends from another origin is refused, and so is
+        a POST that is not JSON (which a cross-origin page can only send after a preflight
+        this server never answers). No Origin (curl, urllib, the tests) or the server's own
+        loopback origin (http://127.0.0.1:PORT, localhost, [::1]) is let through."""
+        if not (self.server.app.control and self.path.startswith(CONTROL_PREFIX)):
+            return
+        port = self.server.server_address[1]
+        own = {f"http://{host}:{port}" for host in ("127.0.0.1", "localhost", "[::1]")}
+        origin = (self.headers.get("Origin") or "").strip().rstrip("/").lower()
+        if origin and origin not in own:
+            raise ServiceError(
+                "AccessDeniedException",
+                f"The control API refuses requests from the origin {origin[:200]!r}.",
+                status=403,
+            )
+        if self.command.upper() not in ("GET", "HEAD"):
+            content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if content_type != "application/json":
+                raise ServiceError(
+                    "AccessDeniedException",
+                    "The control API takes only Content-Type: application/json on "
+                    f"{self.command.upper()}.",
+                    status=403,
+                )
+
     def _serve(self) -> None:
         request_id = str(uuid.uuid4())
         body = self._read_body()
         app = self.server.app
         try:
+            self._admit_control()
             status, headers, payload = app.dispatch(self.command, self.path, self.headers, body)
         except ServiceError as err:
             status, headers, payload = protocol.error_response(app.service, err)

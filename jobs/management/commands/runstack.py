@@ -269,6 +269,7 @@ def _flush_outputs(bedrock_url: str, *, timeout: float) -> str:
         f"{bedrock_url}/_local/outputs/flush",
         data=json.dumps({"timeout": min(timeout, 120)}).encode(),
         method="POST",
+        headers={"Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout + 10) as response:  # noqa: S310

@@ -3,6 +3,7 @@ ResultScore's index; and the rows the exports write."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from jobs.models import (
     ResultScore,
 )
 from jobs.pagination import (
+    BIGINT,
     NEXT,
     PREV,
     KeysetPage,
@@ -139,9 +141,17 @@ def _score_key(score: ResultScore) -> tuple[int, str, int]:
 def _decode_score_key(key: tuple) -> tuple[bool, float | None, int]:
     try:
         is_null, value, record_id = key
-        if is_null not in (0, 1) or not isinstance(record_id, int):
+        if (
+            is_null not in (0, 1)
+            or not isinstance(record_id, int)
+            or not 0 <= record_id < BIGINT
+            or not isinstance(value, str)
+            or len(value) > 40
+        ):
             raise ValueError
         number = None if is_null else float(value)
+        if number is not None and not math.isfinite(number):
+            raise ValueError
     except (TypeError, ValueError) as exc:
         raise TamperedPageToken("unexpected key in page token") from exc
     return bool(is_null), number, record_id

@@ -52,6 +52,7 @@ def control(lb: LocalBedrock, method: str, path: str, body: dict | None = None):
         lb.url + path,
         data=None if body is None else json.dumps(body).encode(),
         method=method,
+        headers={"Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310

@@ -17,12 +17,14 @@ from tests.jobs.bedrock.support import automated_request, client_for
 ROLE = "arn:aws:iam::123456789012:role/EvalRole"
 
 
-def call(lb, method: str, path: str, payload: dict | None = None):
-    """(status, headers, JSON body) of one raw request to the server."""
+def call(lb, method: str, path: str, payload: dict | None = None, headers: dict | None = None):
+    """(status, headers, JSON body) of one raw request to the server: JSON, unless `headers`
+    say otherwise."""
     conn = http.client.HTTPConnection(urlsplit(lb.url).netloc, timeout=5)
     try:
         body = json.dumps(payload).encode() if payload is not None else None
-        conn.request(method, path, body=body)
+        sent = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers=sent | (headers or {}))
         response = conn.getresponse()
         data = response.read()
         return response.status, response.headers, json.loads(data) if data else None
@@ -154,7 +156,7 @@ def test_control_api_seeds_forces_status_and_resets(lb, bedrock):
         lb, "POST", "/_local/jobs/status", {"arn": arn[:-12] + "zzzzzzzzzzzz", "status": "Failed"}
     )
     assert status == 404 and headers["x-amzn-ErrorType"] == "ResourceNotFoundException"
-    status, _, body = call(lb, "POST", "/_local/reset")
+    status, _, body = call(lb, "POST", "/_local/reset", {})
     assert status == 200 and body == {}
     assert bedrock.list_evaluation_jobs()["jobSummaries"] == []
     assert bedrock.list_imported_models()["modelSummaries"] == []
@@ -174,7 +176,7 @@ def test_call_counts_per_operation(lb, bedrock):
     expected = {"ListEvaluationJobs": 3, "GetEvaluationJob": 1, "ListModelImportJobs": 1}
     assert lb.call_counts() == expected
     assert call(lb, "GET", "/_local/calls")[2] == expected
-    assert call(lb, "POST", "/_local/calls/reset")[0] == 200
+    assert call(lb, "POST", "/_local/calls/reset", {})[0] == 200
     assert lb.call_counts() == {}
     lb.set_faults(error_rate=0)
     bedrock.list_evaluation_jobs()
@@ -205,3 +207,53 @@ def test_faults_can_be_given_at_start_up():
         with pytest.raises(client.exceptions.InternalServerException):
             client.list_evaluation_jobs()
         assert server.get_faults()["error_rate"] == 1.0
+
+
+# --- The control API only for this machine's own tools -----------------------------------------
+
+
+def test_a_cross_origin_text_plain_post_cannot_reset_the_local_bedrock(lb, bedrock):
+    """What a web page's <form enctype="text/plain"> or fetch(no-cors) would send."""
+    lb.seed(count=3, random_seed=1)
+    for headers in (
+        {"Content-Type": "text/plain", "Origin": "https://evil.example"},
+        {"Content-Type": "text/plain"},
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        {"Content-Type": ""},
+    ):
+        status, answer, body = call(lb, "POST", "/_local/reset", {}, headers=headers)
+        assert status == 403, headers
+        assert answer["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert len(bedrock.list_evaluation_jobs()["jobSummaries"]) == 3
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["https://evil.example", "http://127.0.0.1:1", "http://localhost.evil.example", "null"],
+)
+def test_a_foreign_origin_is_refused_even_with_json(lb, bedrock, origin):
+    lb.seed(count=2, random_seed=1)
+    status, _, body = call(lb, "POST", "/_local/reset", {}, headers={"Origin": origin})
+    assert status == 403 and "origin" in body["message"]
+    assert call(lb, "GET", "/_local/faults", headers={"Origin": origin})[0] == 403
+    assert len(bedrock.list_evaluation_jobs()["jobSummaries"]) == 2
+
+
+def test_json_without_an_origin_or_from_its_own_loopback_origin_is_served(lb, bedrock):
+    lb.seed(count=2, random_seed=1)
+    port = urlsplit(lb.url).port
+    for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}/"):
+        status, _, _ = call(lb, "GET", "/_local/faults", headers={"Origin": origin})
+        assert status == 200, origin
+    status, _, _ = call(
+        lb, "POST", "/_local/faults", {"error_rate": 0}, headers={"Origin": f"http://[::1]:{port}"}
+    )
+    assert status == 200
+    assert call(lb, "POST", "/_local/reset", {})[0] == 200
+    assert bedrock.list_evaluation_jobs()["jobSummaries"] == []
+
+
+def test_the_bedrock_api_itself_is_unchanged(lb, bedrock):
+    """botocore sends no Origin and its own content type: the checks are the control API's."""
+    lb.seed(count=1, random_seed=1)
+    assert len(bedrock.list_evaluation_jobs()["jobSummaries"]) == 1

@@ -3,8 +3,10 @@ across pages and filters), the confirmation page, progress, retry and the list o
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import uuid
 from html import unescape
 
 import pytest
@@ -557,3 +559,58 @@ def test_the_progress_page_of_evaluation_jobs_speaks_of_jobs(admin_client_, admi
     assert "No jobs with this outcome" in html_of(
         admin_client_.get(f"/deletions/{batch.pk}/?outcome=failed")
     )
+
+
+# --- What a batch waits for -------------------------------------------------------------------
+
+
+def _recorded(admin_user) -> DeletionBatch:
+    job = make_job(status="Failed")
+    batch, _ = deletions.deletion_batch_create(
+        selection=deletions.Selection(ids=frozenset([job.resource_id])),
+        user=admin_user,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    return batch
+
+
+def test_a_batch_no_worker_has_picked_up_says_for_how_long(admin_client_, admin_user):
+    batch = _recorded(admin_user)
+    url = f"/deletions/{batch.pk}/"
+    assert "No worker has picked this up" not in html_of(admin_client_.get(url))  # just now
+    DeletionBatch.objects.filter(pk=batch.pk).update(
+        created_at=timezone.now() - dt.timedelta(seconds=40)
+    )
+    html = html_of(admin_client_.get(url))
+    assert "No worker has picked this up for 40 s" in html
+    assert 'data-waiting="worker"' in html
+
+
+def test_a_batch_whose_worker_died_says_so_and_one_being_worked_says_nothing(
+    admin_client_, admin_user
+):
+    from jobs import locks
+
+    batch = _recorded(admin_user)
+    long_ago = timezone.now() - dt.timedelta(seconds=95)
+    DeletionBatch.objects.filter(pk=batch.pk).update(created_at=long_ago, started_at=long_ago)
+    lease = locks.acquire(f"deletion:{batch.pk}", ttl=60)
+    assert "No worker has picked this up" not in html_of(
+        admin_client_.get(f"/deletions/{batch.pk}/")
+    )
+    lease.release()
+    batch.items.update(claim_token="x" * 32, claimed_at=timezone.now() - dt.timedelta(seconds=50))
+    html = html_of(admin_client_.get(f"/deletions/{batch.pk}/"))
+    assert "No worker has picked this up for 50 s" in html
+    assert "the worker working it stopped" in html
+
+
+def test_a_batch_waiting_out_throttling_says_so(admin_client_, admin_user):
+    batch = _recorded(admin_user)
+    DeletionBatch.objects.filter(pk=batch.pk).update(
+        started_at=timezone.now() - dt.timedelta(seconds=30),
+        resume_after=timezone.now() + dt.timedelta(seconds=60),
+    )
+    batch.items.update(code="ThrottlingException", reason="Retrying: Rate exceeded")
+    html = html_of(admin_client_.get(f"/deletions/{batch.pk}/"))
+    assert "Bedrock did not answer the last call (ThrottlingException)" in html
