@@ -74,7 +74,7 @@ def bench_database_url(name: str) -> tuple[str, str]:
     base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dashboard"
     parts = urlsplit(base)
     if not parts.scheme.startswith("postgres"):
-        sys.exit("bench/list_pages.py needs PostgreSQL: set DATABASE_URL=postgres://...")
+        sys.exit(f"{Path(sys.argv[0]).name} needs PostgreSQL: set DATABASE_URL=postgres://...")
     return urlunsplit(parts._replace(path="/" + name)), urlunsplit(parts._replace(path="/postgres"))
 
 

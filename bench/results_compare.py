@@ -30,10 +30,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.list_pages import bench_database_url, create_database, drop_database  # noqa: E402
 
 TARGET_MS = 50
 MODELS = (
@@ -68,31 +70,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="dashboard_bench_compare")
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the database")
     return parser.parse_args()
-
-
-def bench_database_url(name: str) -> tuple[str, str]:
-    """(URL of the bench database, URL of the server's maintenance database)."""
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dashboard"
-    parts = urlsplit(base)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("bench/results_compare.py needs PostgreSQL: set DATABASE_URL=postgres://...")
-    return urlunsplit(parts._replace(path="/" + name)), urlunsplit(parts._replace(path="/postgres"))
-
-
-def create_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def fill(args: argparse.Namespace) -> float:
