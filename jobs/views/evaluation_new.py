@@ -89,7 +89,10 @@ def evaluation_job_clone(request: HttpRequest, job_id: str) -> HttpResponse:
     notice = ""
     tags = resource_tags(obj=job)
     if tags.error is not None:
-        notice = f"The tags could not be read from Bedrock ({tags.error.code}); add them again."
+        notice = (
+            f"The tags could not be read from Bedrock ({tags.error.code}: "
+            f"{tags.error.message}); add them again."
+        )
     kind, initial = initial_from_description(
         description or {}, taken=name_taken_in_mirror, tags=tags.tags
     )

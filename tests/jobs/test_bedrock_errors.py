@@ -320,13 +320,16 @@ def get_imported_model(lb, code, user, client):
 
 
 def list_tags_for_resource(lb, code, user, client):
+    """A job's page reads its tags from the mirror (issue 12); Clone still reads them live,
+    and says why they are missing."""
     job = running_job(lb)
     lb.inject_error("ListTagsForResource", code, count=1)
-    page = client.get(detail_url(job))
+    page = client.get(f"{detail_url(job)}clone/")
     assert page.status_code == 200
     if code == "AccessDeniedException":
         assert "bedrock:ListTagsForResource" in page.content.decode()
     assert client.get(detail_url(job)).status_code == 200
+    assert client.get(f"{detail_url(job)}clone/").status_code == 200
 
 
 SCENARIOS = {
