@@ -1,4 +1,4 @@
-"""Writes completed evaluation jobs' outputs (outputs.py) into an S3 endpoint, off the request
+"""Writes completed evaluation jobs' outputs (outputs/) into an S3 endpoint, off the request
 path: the store hands a job over on completion (cheap, under its lock), one background thread
 generates and uploads its files, one file at a time, streamed.  A failure is logged and
 counted; it never reaches the Bedrock API.

@@ -64,7 +64,7 @@ ARN names.
 
 With ``s3_endpoint_url`` (``--s3-endpoint-url``), each evaluation job that becomes Completed
 (timer, forced status or seed) has its outputs written into that S3 under its
-outputDataConfig.s3Uri by a background thread (outputs.py, output_writer.py); without it,
+outputDataConfig.s3Uri by a background thread (outputs/, output_writer.py); without it,
 nothing is written.
 
 Behaviour worth knowing: a job whose name contains "fail" ends Failed; a forced status sticks
