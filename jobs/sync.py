@@ -19,20 +19,19 @@ transaction: they commit as they go, and their lease must be visible to other pr
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import json
 import logging
 import random
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from jobs import locks, publishing
@@ -237,23 +236,72 @@ def _kind(kind: str | Kind) -> Kind:
 # --- the sweep ------------------------------------------------------------------------------
 
 
-# What a listing keeps of each summary: (canonical JSON text, digest). A tuple of strings,
-# which the cyclic GC stops tracking, rather than 100k objects it would scan on every pass.
-_Listed = tuple[str, str]
+class _Listing:
+    """What a sweep keeps of a listing while it lists, in bounded memory: it compares each
+    page with the mirror as the page arrives (one indexed read per page of ARNs, digests only,
+    no model instances) and keeps only what differs. Unchanged rows cost a primary key in
+    `seen`; new and changed summaries go to a spool (a temporary file past a few MiB) that the
+    apply reads back a chunk at a time."""
 
+    SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while applying a listing: the apply allocates about a million
-    objects that all live until it ends, and the GC would scan them again and again (at 100k
-    rows, half the apply's time). It collects them when resumed."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    def __init__(self, spec: Kind) -> None:
+        self.spec = spec
+        model = spec.model
+        # Rows created after this (by this sweep, or a submission meanwhile) are never
+        # vanished by it: only rows that existed when the listing began can have gone.
+        self.max_pk = model.objects.aggregate(top=Max("pk"))["top"] or 0
+        self.first = self.max_pk == 0  # an empty mirror: nothing to compare with
+        self.seen: set[int] = set()  # pks of listed rows already in the mirror
+        self.reappeared: list[int] = []
+        self.new = self.changed = self.count = 0
+        self.spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by close()
+            max_size=self.SPOOL_IN_MEMORY, mode="w+", encoding="utf-8"
+        )
+
+    def close(self) -> None:
+        self.spool.close()
+
+    def take(self, page: list[dict[str, Any]]) -> None:
+        arn_key = self.spec.arn_key
+        texts = {summary[arn_key]: _canonical(summary) for summary in page}
+        self.count += len(page)
+        known: dict[str, tuple[int, str, bool]] = {}
+        if not self.first and texts:
+            rows = self.spec.model.objects.filter(arn__in=list(texts)).values_list(
+                "arn", "pk", "summary_digest", "listed"
+            )
+            known = {arn: (pk, digest, listed) for arn, pk, digest, listed in rows}
+        write = self.spool.write
+        for arn, text in texts.items():
+            digest = _digest(text)
+            old = known.get(arn)
+            if old is None:
+                self.new += 1
+            else:
+                pk, old_digest, listed = old
+                if pk in self.seen:
+                    continue  # listed twice (pages shifted): the first answer stands
+                self.seen.add(pk)
+                if old_digest == digest:
+                    if not listed:
+                        self.reappeared.append(pk)
+                    continue
+                self.changed += 1
+            write(f"{arn}\t{digest}\t{text}\n")
+
+    def spooled(self, size: int) -> Iterator[list[tuple[str, str, str]]]:
+        """The new and changed rows, `size` at a time: (arn, digest, canonical text)."""
+        self.spool.seek(0)
+        chunk: list[tuple[str, str, str]] = []
+        for line in self.spool:
+            arn, digest, text = line.rstrip("\n").split("\t", 2)
+            chunk.append((arn, digest, text))
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
 
 def sweep(*, kind: str | Kind, raise_errors: bool = False) -> SyncRun:
@@ -277,10 +325,12 @@ def sweep(*, kind: str | Kind, raise_errors: bool = False) -> SyncRun:
 def _sweep(spec: Kind, lease: locks.Lease, *, raise_errors: bool) -> SyncRun:
     run = SyncRun.objects.create(kind=spec.name, started_at=timezone.now())
     try:
-        listed = _list_all(spec, run, lease)
-        lease.renew()  # never apply under a lease that may have passed to someone else
-        with _gc_paused():
-            to_describe = _apply(spec, run, listed)
+        listing = _list_all(spec, run, lease)
+        try:
+            lease.renew()  # never apply under a lease that may have passed to someone else
+            to_describe = _apply(spec, run, listing)
+        finally:
+            listing.close()
         for arn, digest in to_describe:
             lease.keep_alive()
             run.get_calls += 1
@@ -309,22 +359,21 @@ def _finish(run: SyncRun, *, error: str = "") -> None:
     SyncRun.objects.filter(kind=run.kind, started_at__lt=run.started_at - retention).delete()
 
 
-def _list_all(spec: Kind, run: SyncRun, lease: locks.Lease) -> dict[str, _Listed]:
-    """Every summary of the kind, by ARN, or raise. Throttling and 5xx that outlast botocore's
-    own retries restart the listing after a backoff, a bounded number of times (the gateway's
-    iterator cannot resume from a page token)."""
+def _list_all(spec: Kind, run: SyncRun, lease: locks.Lease) -> _Listing:
+    """Every summary of the kind, compared with the mirror page by page, or raise. Throttling
+    and 5xx that outlast botocore's own retries restart the listing after a backoff, a bounded
+    number of times (the gateway's iterator cannot resume from a page token)."""
     attempts = max(1, settings.SYNC_LIST_ATTEMPTS)
     for attempt in range(1, attempts + 1):
-        listed: dict[str, _Listed] = {}
+        listing = _Listing(spec)
         try:
             for page in spec.list_pages(max_results=PAGE_SIZE):
                 run.list_calls += 1
-                for summary in page:
-                    text = _canonical(summary)
-                    listed[summary[spec.arn_key]] = (text, _digest(text))
+                listing.take(page)
                 lease.keep_alive()
-            return listed
+            return listing
         except RetryableError as exc:
+            listing.close()
             run.list_calls += 1  # the call that failed
             if attempt == attempts:
                 raise
@@ -332,79 +381,83 @@ def _list_all(spec: Kind, run: SyncRun, lease: locks.Lease) -> dict[str, _Listed
             delay *= random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
             logger.info("%s listing failed (%s); retrying in %.1f s", spec.name, exc, delay)
             time.sleep(delay)
+        except BaseException:
+            listing.close()
+            raise
     raise AssertionError("unreachable")
 
 
-def _apply(spec: Kind, run: SyncRun, listed: dict[str, _Listed]) -> list[tuple[str, str]]:
-    """Write the listing to the mirror in one transaction; return (arn, digest) of
-    the rows to describe now (none on the first sweep into an empty mirror)."""
+def _apply(spec: Kind, run: SyncRun, listing: _Listing) -> list[tuple[str, str]]:
+    """Write what the listing found to the mirror in one transaction, a chunk at a time: new
+    and changed rows (read back from the spool), reappeared and vanished ones. Return (arn,
+    digest) of the rows to describe now (none on the first sweep into an empty mirror)."""
     model = spec.model
     now = timezone.now()
     # What a changed row gets; description and described_at stay until the new Get.
     fields = [*COMMON_COLUMNS, *spec.column_names, "summary_digest", "needs_description"]
     fields += ["last_synced_at", "listed", "vanished_at"]
-    with transaction.atomic():
-        existing = {
-            arn: (pk, digest, was_listed)
-            for arn, pk, digest, was_listed in model.objects.values_list(
-                "arn", "pk", "summary_digest", "listed"
-            ).iterator(chunk_size=10_000)
-        }
-        first = not existing
-        new: list[MirroredResource] = []
-        changed: list[MirroredResource] = []
-        reappeared: list[int] = []
-        to_describe: list[tuple[str, str]] = []
-        for arn, (text, digest) in listed.items():
-            old = existing.get(arn)
-            if old is not None and old[1] == digest:
-                if not old[2]:
-                    reappeared.append(old[0])
-                continue
-            row = model(
-                **_row(spec, json.loads(text)),
-                summary_digest=digest,
-                needs_description=True,
-                last_synced_at=now,
-                listed=True,
-                vanished_at=None,
-            )
-            (new if old is None else changed).append(row)
-            to_describe.append((arn, digest))
-        vanished = [pk for arn, (pk, _, was) in existing.items() if was and arn not in listed]
-
-        # One upsert (INSERT ... ON CONFLICT (arn) DO UPDATE) for new and changed rows alike:
-        # as fast as a plain insert, where bulk_update's CASE per column took 3 ms a row.
-        model.objects.bulk_create(
-            [*new, *changed],
-            batch_size=WRITE_BATCH,
-            update_conflicts=True,
-            unique_fields=["arn"],
-            update_fields=fields,
-        )
-        for pks, values in (
-            (reappeared, {"listed": True, "vanished_at": None}),
-            (vanished, {"listed": False, "vanished_at": now}),
-        ):
-            for i in range(0, len(pks), WRITE_BATCH):
-                model.objects.filter(pk__in=pks[i : i + WRITE_BATCH]).update(
-                    last_synced_at=now, **values
-                )
-    run.seen = len(listed)
-    run.added = len(new)
-    run.changed = len(changed) + len(reappeared)
-    run.vanished = len(vanished)
-    if first:
-        return []
     limit = settings.SYNC_SWEEP_DESCRIBE_MAX
-    if len(to_describe) > limit:
+    to_describe: list[tuple[str, str]] = []
+    vanished = 0
+    with transaction.atomic():
+        for chunk in listing.spooled(WRITE_BATCH):
+            # An ARN listed twice (pages shifted while listing) is written once per statement.
+            chunk = list({arn: (arn, digest, text) for arn, digest, text in chunk}.values())
+            rows = [
+                model(
+                    **_row(spec, json.loads(text)),
+                    summary_digest=digest,
+                    needs_description=True,
+                    last_synced_at=now,
+                    listed=True,
+                    vanished_at=None,
+                )
+                for arn, digest, text in chunk
+            ]
+            # One upsert (INSERT ... ON CONFLICT (arn) DO UPDATE) for new and changed rows
+            # alike: as fast as a plain insert, where bulk_update's CASE per column took 3 ms
+            # a row. A chunk's instances are dropped before the next is built.
+            model.objects.bulk_create(
+                rows,
+                batch_size=WRITE_BATCH,
+                update_conflicts=True,
+                unique_fields=["arn"],
+                update_fields=fields,
+            )
+            if not listing.first and len(to_describe) < limit:
+                to_describe += [(arn, digest) for arn, digest, _ in chunk]
+        _update_in_batches(model, listing.reappeared, now, listed=True, vanished_at=None)
+        gone: list[int] = []
+        candidates = (
+            model.objects.filter(listed=True, pk__lte=listing.max_pk)
+            .values_list("pk", flat=True)
+            .iterator(chunk_size=10_000)
+        )
+        for pk in candidates:
+            if pk not in listing.seen:
+                gone.append(pk)
+        vanished = len(gone)
+        _update_in_batches(model, gone, now, listed=False, vanished_at=now)
+    run.seen = listing.count
+    run.added = listing.new
+    run.changed = listing.changed + len(listing.reappeared)
+    run.vanished = vanished
+    changes = listing.new + listing.changed
+    if not listing.first and changes > limit:
         logger.warning(
             "%s: %d rows changed; describing %d now, the fill gets the rest",
             spec.name,
-            len(to_describe),
+            changes,
             limit,
         )
     return to_describe[:limit]
+
+
+def _update_in_batches(
+    model: type[MirroredResource], pks: list[int], now: dt.datetime, **values: Any
+) -> None:
+    for i in range(0, len(pks), WRITE_BATCH):
+        model.objects.filter(pk__in=pks[i : i + WRITE_BATCH]).update(last_synced_at=now, **values)
 
 
 def _count_statuses(spec: Kind) -> None:
