@@ -62,10 +62,10 @@ def reset_peak_rss() -> None:
         f.write("5")
 
 
-def peak_rss_mib() -> float:
+def peak_rss_mib(field: str = "VmHWM") -> float:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
