@@ -194,50 +194,67 @@ def _upsert(
     model: type[MirroredResource], rows: list[dict[str, Any]], *, update_fields: list[str]
 ) -> None:
     """INSERT ... ON CONFLICT (arn) DO UPDATE SET <update_fields> for rows given as column
-    values (the summary as JSON text), in multi-row VALUES statements, without model instances.
+    values (the summary as JSON text), without model instances. Columns a row does not name
+    get their field's default on insert (a column added later needs nothing here).
 
     Why not bulk_create: on PostgreSQL, Django (5.2+) sends a bulk insert as UNNEST of one array
-    per column, and psycopg quotes those arrays in Python (a third of a 100k-row first sweep);
-    plain VALUES parameters are adapted by psycopg's C code. And the summary, already
-    serialized for its digest, is not serialized again. Columns a row does not name get their
-    field's default on insert (a column added later needs nothing here)."""
+    per column, and psycopg quotes those arrays in Python (a third of a 100k-row first sweep in
+    the profile); a multi-row VALUES of 17,000 placeholders costs as much again in psycopg's
+    client-side query splitting. So PostgreSQL gets COPY into a temporary table (psycopg's C
+    code) and one INSERT ... SELECT; SQLite, whose driver binds natively, a multi-row VALUES.
+    The summary, already serialized for its digest, is not serialized again."""
     connection = connections[model.objects.db]
     quote = connection.ops.quote_name
     columns = [f for f in model._meta.concrete_fields if not f.primary_key]
-    postgres = connection.vendor == "postgresql"
-    placeholders, preps = [], []
+    preps = []
     for field in columns:
         kind = field.get_internal_type()
-        json_field = kind == "JSONField"
-        placeholders.append("%s::jsonb" if json_field and postgres else "%s")
-        if field.name == "summary":
-            preps.append(None)  # JSON text as it is (jsonb cast on PostgreSQL)
-        elif kind in ("CharField", "TextField", "BooleanField"):
-            preps.append(None)  # already the database's value
+        if field.name == "summary" or kind in ("CharField", "TextField", "BooleanField"):
+            preps.append(None)  # already the database's value (the summary: JSON text)
         else:
             preps.append(partial(field.get_db_prep_save, connection=connection))
     defaults = {f.name: f.get_default() for f in columns}
     names = [f.name for f in columns]
-    row_sql = f"({', '.join(placeholders)})"
+
+    def values(row: dict[str, Any]) -> list[Any]:
+        out = []
+        for name, prep in zip(names, preps, strict=True):
+            value = row[name] if name in row else defaults[name]
+            # prep: the database's form of a datetime or a JSON default.
+            out.append(value if prep is None else prep(value))
+        return out
+
+    table = quote(model._meta.db_table)
+    column_list = ", ".join(quote(f.column) for f in columns)
     sets = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in _columns(model, update_fields))
-    per_statement = max(1, min(WRITE_BATCH, connection.ops.bulk_batch_size(columns, rows)))
-    if postgres:
-        per_statement = max(1, min(per_statement, 65_000 // len(columns)))  # protocol limit
     # Identifiers from the model's own meta, quoted; every value is a parameter.
-    insert = (
-        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(f.column) for f in columns)}) VALUES "
-    )
-    conflict = f" ON CONFLICT ({quote(model._meta.get_field('arn').column)}) DO UPDATE SET {sets}"
+    conflict = f"ON CONFLICT ({quote(model._meta.get_field('arn').column)}) DO UPDATE SET {sets}"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            staging = quote(f"sync_upsert_{model._meta.db_table}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT {column_list} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(values(row))
+            cursor.execute(
+                f"INSERT INTO {table} ({column_list}) "  # noqa: S608
+                f"SELECT {column_list} FROM {staging} {conflict}"
+            )
+            cursor.execute(f"TRUNCATE {staging}")
+            return
+        per_statement = max(1, min(WRITE_BATCH, connection.ops.bulk_batch_size(columns, rows)))
+        row_sql = f"({', '.join(['%s'] * len(columns))})"
         for i in range(0, len(rows), per_statement):
             batch = rows[i : i + per_statement]
-            params: list[Any] = []
-            for row in batch:
-                for name, prep in zip(names, preps, strict=True):
-                    value = row[name] if name in row else defaults[name]
-                    params.append(value if prep is None else prep(value))
-            cursor.execute(insert + ", ".join([row_sql] * len(batch)) + conflict, params)
+            params = [value for row in batch for value in values(row)]
+            cursor.execute(
+                f"INSERT INTO {table} ({column_list}) VALUES "  # noqa: S608
+                f"{', '.join([row_sql] * len(batch))} {conflict}",
+                params,
+            )
 
 
 def _columns(model: type[MirroredResource], names: list[str]) -> list[str]:
