@@ -4,19 +4,25 @@ A *kind* (evaluation jobs, model import jobs, imported models) is a `Kind`: its 
 the gateway's page iterator and Get function, and how a summary maps to columns. Everything
 else is generic.
 
-A sweep lists every resource of a kind (1000 a page), then applies what changed in one
-transaction: new rows, changed rows (their summary digest differs), vanished rows (no longer
-listed: flagged, kept as tombstones) and reappeared ones. It then calls Get only for rows that
-are new or changed, so N resources of which k are new or changed cost ceil(N/1000) list calls
-plus k get calls. The first sweep into an empty mirror makes only the list calls; the
-rate-limited fill (`describe_missing`) gets the descriptions afterwards, and a detail page
-gets its own at once (`describe`).
+A sweep covers one kind of one connection (an account × region, jobs/connections/). It lists
+every resource (1000 a page) and compares each page with the mirror as it arrives, by digest,
+keeping only what changed (bounded memory: no model instances, unchanged rows cost a primary
+key); then it applies that in one transaction, a chunk at a time: new rows, changed rows (their
+summary digest differs), vanished rows (no longer listed: flagged, kept as tombstones) and
+reappeared ones. It then calls Get only for rows that are new or changed, so N resources of
+which k are new or changed cost ceil(N/1000) list calls plus k get calls. A connection's first
+sweep makes only the list calls; the rate-limited fill (`describe_missing`, per connection too)
+gets the descriptions afterwards, and a detail page gets its own at once (`describe`, from the
+row's own connection).
 
-Sweeps of one kind never overlap (a lease in jobs/locks.py). Call these services outside any
-transaction: they commit as they go, and their lease must be visible to other processes.
+Sweeps of one kind and connection never overlap (a lease in jobs/locks.py named
+`sync:<kind>:<connection>`); sweeps of other connections run beside it, each with its own
+SyncRun and error. Call these services outside any transaction: they commit as they go, and
+their lease must be visible to other processes.
 
 The package: kinds.py (what each kind is), sweep.py (the sweep and its record), apply.py (a
-listing to the mirror in bounded memory), describe.py (Get answers). Import from here.
+listing to the mirror in bounded memory), describe.py (Get answers), scope.py (which rows and
+which account are a connection's). Import from here.
 """
 
 from __future__ import annotations
