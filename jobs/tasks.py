@@ -9,6 +9,7 @@ and a new task published that way gets its name there."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 from django.utils import timezone
@@ -59,7 +60,9 @@ def _describe_missing(kind: str, connection: str) -> None:
         logger.info("%s of %s: described %d", kind, connection, described)
 
 
-def _each_connection(kind: str, work, task: str, lock_name) -> None:
+def _each_connection(
+    kind: str, work: Callable[[str, str], None], task: str, lock_name: Callable[[str], str]
+) -> None:
     """Beat's per-kind task: with one connection, do the work here (as before connections);
     with several, publish one task per connection (whose lock is free), so the workers run
     them in parallel and a connection that fails fails alone."""

@@ -20,7 +20,7 @@ Sweeps of one kind and connection never overlap (a lease in jobs/locks.py named
 SyncRun and error. Call these services outside any transaction: they commit as they go, and
 their lease must be visible to other processes.
 
-The package: kinds.py (what each kind is), sweep.py (the sweep and its record), apply.py (a
+The package: kinds.py (what each kind is), sweeps.py (the sweep and its record), apply.py (a
 listing to the mirror in bounded memory), describe.py (Get answers), scope.py (which rows and
 which account are a connection's). Import from here.
 """
@@ -31,7 +31,7 @@ from jobs.models import EvaluationJob, ImportedModel, ModelImportJob, SyncRun
 from jobs.sync.describe import describe, describe_missing, mirror_created, missing_descriptions
 from jobs.sync.kinds import KINDS, PAGE_SIZE, WRITE_BATCH, Kind, SyncAlreadyRunning
 from jobs.sync.scope import AccountMismatch, connection_for
-from jobs.sync.sweep import (
+from jobs.sync.sweeps import (
     describe_run,
     sweep,
     sweep_seconds,
