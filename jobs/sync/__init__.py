@@ -27,6 +27,8 @@ which account are a connection's). Import from here.
 
 from __future__ import annotations
 
+# The gateway, importable from here as it was from the single module (tests use it).
+from jobs.bedrock import client as bedrock
 from jobs.models import EvaluationJob, ImportedModel, ModelImportJob, SyncRun
 from jobs.sync.describe import describe, describe_missing, mirror_created, missing_descriptions
 from jobs.sync.kinds import KINDS, PAGE_SIZE, WRITE_BATCH, Kind, SyncAlreadyRunning
@@ -83,6 +85,7 @@ def imported_model_describe(*, model: ImportedModel) -> ImportedModel:
 
 
 __all__ = [
+    "bedrock",
     "KINDS",
     "PAGE_SIZE",
     "WRITE_BATCH",
