@@ -241,6 +241,10 @@ class SyncRun(models.Model):
     """One sweep of one kind of resource: what it cost and what it found."""
 
     kind = models.CharField(max_length=32)
+    # The connection swept (jobs/connections/), and the account its listing's ARNs named:
+    # each connection × kind sweeps on its own, so each has its own runs and errors.
+    connection = models.CharField(max_length=40, default="default")
+    account = models.CharField(max_length=12, blank=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     list_calls = models.PositiveIntegerField(default=0)
@@ -252,7 +256,12 @@ class SyncRun(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "-started_at"], name="syncrun_kind_started")]
+        indexes = [
+            models.Index(fields=["kind", "-started_at"], name="syncrun_kind_started"),
+            models.Index(
+                fields=["kind", "connection", "-started_at"], name="syncrun_kind_conn_started"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} sync at {self.started_at:%Y-%m-%d %H:%M:%S}"

@@ -60,6 +60,11 @@ DESCRIBE_MISSING = {
     "import_jobs": "jobs.tasks.import_jobs_describe_missing",
     "imported_models": "jobs.tasks.imported_models_describe_missing",
 }
+# One sweep, or one description fill, of one kind and one connection (args: kind, connection
+# name): the kind's task above publishes one per connection when there are several. Their
+# sweep is beat, which asks again on the interval.
+SYNC_SWEEP = "jobs.tasks.sync_sweep"
+SYNC_DESCRIBE_MISSING = "jobs.tasks.sync_describe_missing"
 # Another attempt at a submission (jobs/submissions.py); its sweep: submissions_resume.
 SUBMISSION_ATTEMPT = "jobs.tasks.submission_attempt"
 # Reading one resource's tags into the mirror, when its page shows none or old ones.

@@ -20,6 +20,7 @@ from django.utils import timezone
 from jobs import publishing
 from jobs.bedrock import client as bedrock
 from jobs.bedrock.errors import BedrockError
+from jobs.connections import Connection
 from jobs.models import MirroredResource
 
 logger = logging.getLogger(__name__)
@@ -64,12 +65,14 @@ def mirrored_tags(*, obj: MirroredResource) -> MirroredTags:
     return MirroredTags(tags=obj.tags, synced_at=obj.tags_synced_at)
 
 
-def tags_store(*, model: type[MirroredResource], arn: str) -> bool:
+def tags_store(
+    *, model: type[MirroredResource], arn: str, connection: Connection | None = None
+) -> bool:
     """Read a resource's tags from Bedrock into its mirror row (the sync's describe step and
     the refresh task). False, logged, when Bedrock failed: a later describe or refresh tries
     again."""
     try:
-        tags = bedrock.list_tags_for_resource(arn=arn)
+        tags = bedrock.list_tags_for_resource(arn=arn, connection=connection)
     except BedrockError as exc:
         logger.info("reading the tags of %s failed: %s", arn, exc)
         return False

@@ -9,12 +9,14 @@ and a new task published that way gets its name there."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 from django.utils import timezone
 
 from jobs import deletions, locks, publishing, submissions, sync
 from jobs.bedrock.errors import RetryableError
+from jobs.connections import configured_connections
 from jobs.models import Heartbeat
 
 logger = logging.getLogger(__name__)
@@ -36,54 +38,91 @@ def heartbeat() -> None:
     Heartbeat.objects.update_or_create(name="heartbeat", defaults={"at": timezone.now()})
 
 
-def _sync(kind: str) -> None:
+def _sync(kind: str, connection: str) -> None:
     try:
-        run = sync.sweep(kind=kind, raise_errors=True)
+        run = sync.sweep(kind=kind, connection=connection, raise_errors=True)
     except sync.SyncAlreadyRunning:
-        logger.info("%s sweep skipped: another one is running", kind)
+        logger.info("%s sweep of %s skipped: another one is running", kind, connection)
         return
     logger.info("%s", sync.describe_run(run))
     spec = sync.KINDS[kind]
     # A first sweep leaves every description to the fill: start it now rather than at its
     # next beat.
-    if sync.missing_descriptions(kind=kind) and not locks.is_held(spec.fill_lock_name):
-        publishing.publish(publishing.DESCRIBE_MISSING[kind])
+    if sync.missing_descriptions(kind=kind, connection=connection) and not locks.is_held(
+        spec.fill_lock_name(connection)
+    ):
+        publishing.publish(publishing.SYNC_DESCRIBE_MISSING, kind, connection)
 
 
-def _describe_missing(kind: str) -> None:
-    described = sync.describe_missing(kind=kind)
+def _describe_missing(kind: str, connection: str) -> None:
+    described = sync.describe_missing(kind=kind, connection=connection)
     if described:
-        logger.info("%s: described %d", kind, described)
+        logger.info("%s of %s: described %d", kind, connection, described)
+
+
+def _each_connection(
+    kind: str, work: Callable[[str, str], None], task: str, lock_name: Callable[[str], str]
+) -> None:
+    """Beat's per-kind task: with one connection, do the work here (as before connections);
+    with several, publish one task per connection (whose lock is free), so the workers run
+    them in parallel and a connection that fails fails alone."""
+    connections = configured_connections()
+    if len(connections) == 1:
+        work(kind, connections[0].name)
+        return
+    calls = [(kind, c.name) for c in connections if not locks.is_held(lock_name(c.name))]
+    publishing.publish_many_now(task, calls)
+
+
+def _sync_each(kind: str) -> None:
+    _each_connection(kind, _sync, publishing.SYNC_SWEEP, sync.KINDS[kind].lock_name)
+
+
+def _describe_missing_each(kind: str) -> None:
+    spec = sync.KINDS[kind]
+    _each_connection(kind, _describe_missing, publishing.SYNC_DESCRIBE_MISSING, spec.fill_lock_name)
+
+
+@shared_task(**RETRYING)
+def sync_sweep(kind: str, connection: str) -> None:
+    """One sweep of one kind of one connection (by name), under its own lock."""
+    _sync(kind, connection)
+
+
+@shared_task(**RETRYING)
+def sync_describe_missing(kind: str, connection: str) -> None:
+    """One description fill of one kind of one connection, under its own lock."""
+    _describe_missing(kind, connection)
 
 
 @shared_task(**RETRYING)
 def evaluation_jobs_sync() -> None:
-    _sync("evaluation_jobs")
+    _sync_each("evaluation_jobs")
 
 
 @shared_task(**RETRYING)
 def evaluation_jobs_describe_missing() -> None:
-    _describe_missing("evaluation_jobs")
+    _describe_missing_each("evaluation_jobs")
 
 
 @shared_task(**RETRYING)
 def import_jobs_sync() -> None:
-    _sync("import_jobs")
+    _sync_each("import_jobs")
 
 
 @shared_task(**RETRYING)
 def import_jobs_describe_missing() -> None:
-    _describe_missing("import_jobs")
+    _describe_missing_each("import_jobs")
 
 
 @shared_task(**RETRYING)
 def imported_models_sync() -> None:
-    _sync("imported_models")
+    _sync_each("imported_models")
 
 
 @shared_task(**RETRYING)
 def imported_models_describe_missing() -> None:
-    _describe_missing("imported_models")
+    _describe_missing_each("imported_models")
 
 
 # --- Submissions (jobs/submissions.py) -------------------------------------------------------

@@ -37,6 +37,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from jobs.bedrock import errors
+from jobs.bedrock.parsing import FastParserFactory
 from jobs.connections import Connection, settings_connection
 
 _clients: dict[tuple, Any] = {}
@@ -169,9 +170,11 @@ def _credentials_error(exc: Exception, operation: str) -> errors.CredentialsErro
 
 def _core_session() -> botocore.session.Session:
     core = botocore.session.get_session()
-    core.get_component("response_parser_factory").set_parser_defaults(
-        timestamp_parser=fast_timestamp
-    )
+    # Bedrock's answers parsed by a planned walk of their shapes (parsing.py), timestamps
+    # without dateutil.
+    factory = FastParserFactory()
+    factory.set_parser_defaults(timestamp_parser=fast_timestamp)
+    core.register_component("response_parser_factory", factory)
     return core
 
 

@@ -3,11 +3,11 @@ it (ConnectionStatus) and its last sweep per kind (SyncRun, read only). Never ca
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
+from django.db.models import Max
+
 from jobs.connections import Connection, configured_connections, connection_named
-from jobs.connections.config import DEFAULT_NAME, settings_connection
 from jobs.models import ConnectionStatus, SyncRun
 
 # The kinds a sweep mirrors (jobs/sync.py's KINDS), as the page names them.
@@ -37,40 +37,39 @@ class ConnectionRow:
         return bool(self.status and self.status.fingerprint == self.connection.fingerprint)
 
 
-def _sweeps_owner(connections: tuple[Connection, ...]) -> str | None:
-    """Sweeps record no connection yet: they run with the one built from settings, so their
-    runs belong to the first connection configured exactly like it (the only one, without a
-    file); None if no connection is."""
-    plain = settings_connection()
-    for connection in connections:
-        if dataclasses.replace(connection, name=DEFAULT_NAME) == plain:
-            return connection.name
-    return None
-
-
-def _last_syncs() -> tuple[LastSync, ...]:
-    return tuple(
-        LastSync(
-            kind=kind,
-            label=label,
-            # One indexed read per kind (syncrun_kind_started).
-            run=SyncRun.objects.filter(kind=kind).order_by("-started_at").first(),
+def _last_syncs(names: list[str]) -> dict[str, tuple[LastSync, ...]]:
+    """Each connection's last sweep of each kind, by connection name; () for a connection that
+    never swept anything. Two queries per kind, however many connections there are."""
+    latest: dict[tuple[str, str], SyncRun] = {}
+    for kind, _ in SYNC_KINDS:
+        # A run's row is created when it starts: the highest pk is the latest start.
+        last = (
+            SyncRun.objects.filter(kind=kind, connection__in=names)
+            .values("connection")
+            .annotate(last=Max("pk"))
+            .values_list("last", flat=True)
         )
-        for kind, label in SYNC_KINDS
-    )
+        for run in SyncRun.objects.filter(pk__in=list(last)):
+            latest[(run.connection, kind)] = run
+    syncs = {}
+    for name in names:
+        runs = tuple(
+            LastSync(kind=kind, label=label, run=latest.get((name, kind)))
+            for kind, label in SYNC_KINDS
+        )
+        syncs[name] = runs if any(s.run for s in runs) else ()
+    return syncs
 
 
 def connection_list() -> list[ConnectionRow]:
     """Every configured connection, in the configuration's order. A fixed number of queries,
     however many connections there are."""
     connections = configured_connections()
-    statuses = ConnectionStatus.objects.in_bulk([c.name for c in connections])
-    owner = _sweeps_owner(connections)
-    syncs = _last_syncs() if owner else ()
+    names = [c.name for c in connections]
+    statuses = ConnectionStatus.objects.in_bulk(names)
+    syncs = _last_syncs(names)
     return [
-        ConnectionRow(
-            connection=c, status=statuses.get(c.name), syncs=syncs if c.name == owner else ()
-        )
+        ConnectionRow(connection=c, status=statuses.get(c.name), syncs=syncs[c.name])
         for c in connections
     ]
 
@@ -78,9 +77,8 @@ def connection_list() -> list[ConnectionRow]:
 def connection_row(*, name: str) -> ConnectionRow:
     """One connection's row; UnknownConnection if no connection has that name."""
     connection = connection_named(name)
-    owner = _sweeps_owner(configured_connections())
     return ConnectionRow(
         connection=connection,
         status=ConnectionStatus.objects.filter(name=connection.name).first(),
-        syncs=_last_syncs() if connection.name == owner else (),
+        syncs=_last_syncs([connection.name])[connection.name],
     )

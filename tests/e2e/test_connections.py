@@ -52,3 +52,41 @@ def test_an_admin_checks_a_connection_and_its_row_updates(
     assert page.url == f"{live_server.url}/connections/"  # swapped in place, no navigation
     assert "not checked yet" in page.locator("#connection-dev").inner_text()
     shot(page, "connections")
+
+
+def test_each_connection_shows_its_own_last_sweeps_and_a_failed_ones_error(
+    page, live_server, admin_user, login, settings, tmp_path, shot
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.models import SyncRun
+
+    text = '[dev]\nregion = "us-east-1"\n\n[prod]\nregion = "eu-west-1"\n'
+    settings.DASHBOARD_CONNECTIONS = str(write(tmp_path / "connections.toml", text))
+    now = timezone.now()
+    SyncRun.objects.create(
+        kind="evaluation_jobs",
+        connection="dev",
+        started_at=now - timedelta(seconds=40),
+        finished_at=now - timedelta(seconds=38),
+    )
+    SyncRun.objects.create(
+        kind="evaluation_jobs",
+        connection="prod",
+        started_at=now - timedelta(seconds=20),
+        finished_at=now - timedelta(seconds=20),
+        error="User: arn:aws:sts::210987654321:assumed-role/DashboardRole/session is not "
+        "authorized to perform: bedrock:ListEvaluationJobs",
+    )
+    login(page, admin_user, "pw-ada-admin")
+
+    for width, height, name in ((1440, 900, "connections-sweeps"), (390, 844, "connections-390")):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server.url}/connections/")
+        dev = page.locator("#connection-dev").inner_text()
+        prod = page.locator("#connection-prod").inner_text()
+        assert "Evaluation jobs: ok" in dev and "not authorized" not in dev
+        assert "Evaluation jobs: failed" in prod and "not authorized" in prod
+        shot(page, name)

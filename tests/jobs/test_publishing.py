@@ -18,6 +18,7 @@ JOBS = Path(publishing.__file__).resolve().parent
 
 def published_names() -> list[str]:
     names = [publishing.SUBMISSION_ATTEMPT, publishing.DELETION_BATCH_RUN]
+    names += [publishing.SYNC_SWEEP, publishing.SYNC_DESCRIBE_MISSING]
     return names + list(publishing.SYNC.values()) + list(publishing.DESCRIBE_MISSING.values())
 
 

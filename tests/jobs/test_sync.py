@@ -168,7 +168,7 @@ def test_the_fill_stops_at_its_time_budget(bedrock_jobs):
 def test_the_fill_runs_once_at_a_time(bedrock_jobs):
     bedrock_jobs.seed_jobs(5)
     sync.evaluation_jobs_sync()
-    lease = locks.acquire(sync.KINDS["evaluation_jobs"].fill_lock_name, ttl=60)
+    lease = locks.acquire(sync.KINDS["evaluation_jobs"].fill_lock_name("default"), ttl=60)
 
     assert sync.evaluation_jobs_describe_missing(rate=100) == 0
     assert calls(bedrock_jobs) == {LIST: 1}
@@ -261,7 +261,7 @@ def test_vanished_jobs_are_flagged_and_unflagged_when_they_reappear(bedrock_jobs
 
 def test_a_held_lock_keeps_a_second_sweep_out(bedrock_jobs, django_capture_on_commit_callbacks):
     bedrock_jobs.seed_jobs(10)
-    lease = locks.acquire("sync:evaluation_jobs", ttl=60)
+    lease = locks.acquire("sync:evaluation_jobs:default", ttl=60)
     assert lease is not None
 
     with pytest.raises(sync.SyncAlreadyRunning):
@@ -279,16 +279,16 @@ def test_a_held_lock_keeps_a_second_sweep_out(bedrock_jobs, django_capture_on_co
 
 def test_a_crashed_holder_blocks_only_until_its_lease_expires(bedrock_jobs):
     bedrock_jobs.seed_jobs(10)
-    crashed = locks.acquire("sync:evaluation_jobs", ttl=0.05)
+    crashed = locks.acquire("sync:evaluation_jobs:default", ttl=0.05)
     time.sleep(0.1)
 
     assert sync.evaluation_jobs_sync().added == 10
     # The old holder can neither extend nor release a lease taken over by someone else.
-    mine = locks.acquire("sync:evaluation_jobs", ttl=60)
+    mine = locks.acquire("sync:evaluation_jobs:default", ttl=60)
     with pytest.raises(locks.LockLost):
         crashed.renew()
     crashed.release()
-    assert locks.acquire("sync:evaluation_jobs", ttl=60) is None
+    assert locks.acquire("sync:evaluation_jobs:default", ttl=60) is None
     mine.release()
 
 

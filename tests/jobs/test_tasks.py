@@ -37,7 +37,7 @@ def test_the_sync_task_sweeps_and_skips_quietly_when_a_sweep_is_running(
     local_bedrock, django_capture_on_commit_callbacks
 ):
     local_bedrock.seed(count=12)
-    lease = locks.acquire("sync:evaluation_jobs", ttl=60)
+    lease = locks.acquire("sync:evaluation_jobs:default", ttl=60)
 
     tasks.evaluation_jobs_sync()  # skipped, no error
 
