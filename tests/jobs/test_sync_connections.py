@@ -19,6 +19,8 @@ from jobs.models import ConnectionStatus, EvaluationJob, SyncRun
 pytest_plugins = ["tests.worker"]
 
 LIST, GET = "ListEvaluationJobs", "GetEvaluationJob"
+# Read with each background description, for the job's page (issue 12).
+TAGS = "ListTagsForResource"
 # name -> (account, region, jobs seeded): two connections share a region, two an account.
 FLEET = {
     "dev": ("123456789012", "us-east-1", 1001),
@@ -121,7 +123,7 @@ def test_each_connection_sweeps_its_own_account_and_region_with_its_own_calls(fl
         "prod": (1, 0, 1),
         "prod-eu": (0, 0, 0),
     }
-    assert calls(fleet["prod"]) == {LIST: 1, GET: 1}
+    assert calls(fleet["prod"]) == {LIST: 1, GET: 1, TAGS: 1}
     assert calls(fleet["prod-eu"]) == {LIST: 1}
     changed.refresh_from_db()
     assert changed.status == "Stopped" and changed.description["jobArn"] == changed.arn
@@ -144,7 +146,7 @@ def test_a_detail_page_describe_and_the_fill_go_to_the_rows_own_connection(fleet
     described = sync.describe_missing(kind="evaluation_jobs", connection="dev-west", rate=1000)
 
     assert described == FLEET["dev-west"][2]
-    assert calls(fleet["dev-west"]) == {GET: FLEET["dev-west"][2]}
+    assert calls(fleet["dev-west"]) == {GET: FLEET["dev-west"][2], TAGS: FLEET["dev-west"][2]}
     assert calls(fleet["dev"]) == {} and calls(fleet["prod"]) == {}
     assert not sync.missing_descriptions(kind="evaluation_jobs", connection="dev-west")
     assert sync.missing_descriptions(kind="evaluation_jobs", connection="dev")
@@ -233,7 +235,7 @@ def test_four_connections_sync_in_parallel_on_a_worker_each_with_its_own_calls(
         assert run.error == "" and run.added == FLEET[name][2], procs.output
         # Its own listing, exactly; its own fill may have begun (Gets, counted below).
         assert calls(fleet[name])[LIST] == floor(name)[LIST]
-        assert set(calls(fleet[name])) <= {LIST, GET}
+        assert set(calls(fleet[name])) <= {LIST, GET, TAGS}
         assert_mirrors_its_own(name)
     overlapping = [
         (a, b)
@@ -250,7 +252,7 @@ def test_four_connections_sync_in_parallel_on_a_worker_each_with_its_own_calls(
         lambda: not EvaluationJob.objects.filter(needs_description=True).exists(), timeout=120
     )
     for name, server in fleet.items():
-        assert calls(server) == floor(name) | {GET: FLEET[name][2]}, name
+        assert calls(server) == floor(name) | {GET: FLEET[name][2], TAGS: FLEET[name][2]}, name
     assert SyncRun.objects.count() == 4
 
 
