@@ -80,13 +80,6 @@ def tags_store(
     return True
 
 
-def tags_refresh(*, kind: str, arn: str) -> bool:
-    """The refresh task's work: one resource's tags read again."""
-    from jobs.sync import KINDS  # jobs.sync stores tags through this module
-
-    return tags_store(model=KINDS[kind].model, arn=arn)
-
-
 def tags_refresh_request(*, kind: str, obj: MirroredResource) -> bool:
     """Ask a worker for the tags of a resource whose page shows none or old ones (after
     commit, bounded, never raising: jobs.publishing). At most once per REQUEST_EVERY seconds

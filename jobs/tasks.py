@@ -15,7 +15,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from jobs import deletions, locks, publishing, submissions, sync
-from jobs.bedrock.errors import RetryableError
+from jobs.bedrock.errors import BedrockError, RetryableError
 from jobs.connections import configured_connections
 from jobs.models import Heartbeat
 
@@ -194,4 +194,13 @@ def mirror_tags_refresh(kind: str, arn: str) -> None:
     to lose: the next page view or describe asks again."""
     from jobs import tags
 
-    tags.tags_refresh(kind=kind, arn=arn)
+    spec = sync.KINDS[kind]
+    row = spec.model.objects.filter(arn=arn).values("region", "account").first()
+    if row is None:
+        return
+    try:
+        connection = sync.connection_for(**row)
+    except BedrockError as exc:  # no connection reaches it (any more): nothing to read
+        logger.info("tags of %s not read: %s", arn, exc)
+        return
+    tags.tags_store(model=spec.model, arn=arn, connection=connection)

@@ -62,7 +62,7 @@ def test_the_sync_header_is_cached_and_dropped_when_a_sweep_ends_or_a_lock_chang
     now = timezone.now()
     SyncRun.objects.create(kind="evaluation_jobs", started_at=now, finished_at=now)
     assert "Synced" in viewer_client.get(URL).content.decode()
-    lease = locks.acquire(sync.KINDS["evaluation_jobs"].lock_name, ttl=60)
+    lease = locks.acquire(sync.KINDS["evaluation_jobs"].lock_name("default"), ttl=60)
     assert "Syncing with Bedrock" in viewer_client.get(URL).content.decode()
     lease.release()
     assert "Syncing with Bedrock" not in viewer_client.get(URL).content.decode()
