@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from jobs.connections import configured_connections
 from jobs.models import (
@@ -111,6 +112,7 @@ class Overview:
     deletions_url: str
     several_connections: bool
     sync_interval: int
+    now: dt.datetime
 
 
 def _failure_message(kind: str, description: dict[str, Any] | None) -> str:
@@ -217,4 +219,5 @@ def overview(*, with_deletions: bool) -> Overview:
         deletions_url=reverse("deletion_batch_list"),
         several_connections=len(names) > 1,
         sync_interval=settings.SYNC_INTERVAL_SECONDS,
+        now=timezone.now(),
     )
