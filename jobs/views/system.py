@@ -5,13 +5,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from jobs import health
-from jobs.permissions import BROWSE, requires
+from jobs.permissions import BROWSE, DELETE, requires
+from jobs.selectors.overview import overview
 
 
 @require_GET
 @requires(BROWSE)
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "jobs/home.html")
+    """The overview: counts, running jobs, recent failures, last sweeps, deletions in progress
+    (for those who may delete), each linking to its filtered list."""
+    data = overview(with_deletions=request.user.has_perm(DELETE))
+    return render(request, "jobs/home.html", {"overview": data})
 
 
 @login_not_required
