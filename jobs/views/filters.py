@@ -50,7 +50,7 @@ class PatternMultipleField(forms.MultipleChoiceField):
 
     def __init__(self, *, pattern: str, message: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.pattern = re.compile(pattern)
+        self.pattern = re.compile(pattern, re.ASCII)  # \d: 0-9 only, not other scripts
         self.message = message
 
     def valid_value(self, value: str) -> bool:
@@ -95,7 +95,7 @@ class MirrorFilterForm(forms.Form):
     `filters_class` and `statuses`, and order the bar with `field_order`."""
 
     filters_class: type[MirrorFilters] = MirrorFilters
-    model: type[MirroredResource] | None = None  # where the region and account pickers look
+    mirror_model: type[MirroredResource] | None = None  # where the region and account pickers look
     statuses: tuple[str, ...] = ()
     name_placeholder = "e.g. support"
 
@@ -159,9 +159,9 @@ class MirrorFilterForm(forms.Form):
 
     def place_choices(self) -> dict[str, list[str]]:
         """The region and account pickers' options (connections and the mirror)."""
-        if self.model is None:
+        if self.mirror_model is None:
             return {"region": [], "account": []}
-        places = mirror_places(self.model)
+        places = mirror_places(self.mirror_model)
         return {"region": places.regions, "account": places.accounts}
 
     def to_filters(self) -> MirrorFilters:
@@ -248,7 +248,7 @@ class MirrorFilterForm(forms.Form):
 
 class EvaluationJobFilterForm(MirrorFilterForm):
     filters_class = EvaluationJobFilters
-    model = EvaluationJob
+    mirror_model = EvaluationJob
     statuses = STATUSES
     field_order = [
         "status",
@@ -334,7 +334,7 @@ def sort_params(filters: MirrorFilters, *, size: int) -> dict[str, Any]:
 
 class ModelImportJobFilterForm(MirrorFilterForm):
     filters_class = ModelImportJobFilters
-    model = ModelImportJob
+    mirror_model = ModelImportJob
     statuses = IMPORT_JOB_STATUSES
     name_placeholder = "e.g. llama"
 
@@ -343,5 +343,5 @@ class ImportedModelFilterForm(MirrorFilterForm):
     """Imported models have no status: the bar has no status boxes."""
 
     filters_class = ImportedModelFilters
-    model = ImportedModel
+    mirror_model = ImportedModel
     name_placeholder = "e.g. llama"
