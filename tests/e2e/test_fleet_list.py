@@ -58,9 +58,7 @@ def test_filter_the_fleet_by_region_and_account_and_page_it(page, live_server, v
     cells = page.locator("#job-table tbody td.place").all_inner_texts()
     assert set(cells) == {"eu-west-1", "222222222222"}
     # The chips count within the filter.
-    expect(page.locator("#status-counts a.chip[data-status='Completed'] .count")).to_have_text(
-        "15"
-    )
+    expect(page.locator("#status-counts a.chip[data-status='Completed'] .count")).to_have_text("15")
     shot(page, "fleet-list-filtered-1440")
 
     # Both regions, one account, 25 a page: forward to the end and back.
