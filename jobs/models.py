@@ -158,6 +158,9 @@ class EvaluationJob(MirroredResource):
         indexes = [
             # Keyset pagination: (created_at, arn) in either direction, alone or per status.
             models.Index(fields=["created_at", "arn"], name="evaljob_created_arn"),
+            models.Index(
+                fields=["region", "account", "created_at", "arn"], name="evaljob_place_created"
+            ),
             models.Index(fields=["status", "created_at", "arn"], name="evaljob_status_created"),
             models.Index(fields=["listed", "created_at", "arn"], name="evaljob_listed_created"),
             models.Index(fields=["needs_description"], name="evaljob_needs_desc"),
@@ -201,6 +204,9 @@ class ModelImportJob(MirroredResource):
     class Meta:
         indexes = [
             models.Index(fields=["created_at", "arn"], name="importjob_created_arn"),
+            models.Index(
+                fields=["region", "account", "created_at", "arn"], name="importjob_place_created"
+            ),
             models.Index(fields=["status", "created_at", "arn"], name="importjob_status_created"),
             models.Index(fields=["needs_description"], name="importjob_needs_desc"),
             trigram_index("name", "importjob_name_trgm"),
@@ -225,6 +231,9 @@ class ImportedModel(MirroredResource):
     class Meta:
         indexes = [
             models.Index(fields=["created_at", "arn"], name="model_created_arn"),
+            models.Index(
+                fields=["region", "account", "created_at", "arn"], name="model_place_created"
+            ),
             models.Index(fields=["needs_description"], name="model_needs_desc"),
             trigram_index("name", "model_name_trgm"),
         ]

@@ -40,6 +40,8 @@ TASK_TYPES = enum("EvaluationTaskType")
 LIST_COLUMNS = (
     "arn",
     "resource_id",
+    "region",
+    "account",
     "name",
     "created_at",
     "status",

@@ -12,11 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
+from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 
 from jobs.bedrock.contract import enum_values
-from jobs.models import AuditEntry, MirroredResource, StatusCount
+from jobs.connections import configured_connections
+from jobs.models import AuditEntry, ConnectionStatus, MirroredResource, StatusCount
 from jobs.pagination import KeysetPage, keyset_page, page_scope
 
 # On PostgreSQL each bounded status count also gets this statement timeout (a filter matching
@@ -38,6 +40,9 @@ class MirrorFilters:
     KIND: ClassVar[str] = ""
 
     statuses: tuple[str, ...] = ()
+    # Connections' regions and accounts (several at once; none: every one the user can see).
+    regions: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
     name: str = ""
     created_after: dt.date | None = None
     created_before: dt.date | None = None
@@ -46,6 +51,8 @@ class MirrorFilters:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "statuses", tuple(sorted(set(self.statuses))))
+        object.__setattr__(self, "regions", tuple(sorted(set(self.regions))))
+        object.__setattr__(self, "accounts", tuple(sorted(set(self.accounts))))
         object.__setattr__(self, "name", self.name.strip().lower())
 
     def kind_params(self) -> dict[str, Any]:
@@ -55,6 +62,8 @@ class MirrorFilters:
     def as_params(self) -> dict[str, Any]:
         params = {
             "status": list(self.statuses),
+            "region": list(self.regions),
+            "account": list(self.accounts),
             **self.kind_params(),
             "name": self.name,
             "created_after": self.created_after.isoformat() if self.created_after else "",
@@ -91,6 +100,10 @@ def mirror_queryset[M: MirroredResource](
         qs = qs.filter(listed=True)
     if filters.statuses:
         qs = qs.filter(status__in=filters.statuses)
+    if filters.regions:
+        qs = qs.filter(region__in=filters.regions)
+    if filters.accounts:
+        qs = qs.filter(account__in=filters.accounts)
     if filters.name:
         # Bedrock's names may mix cases; matching ignores case.
         qs = qs.filter(name__icontains=filters.name)
@@ -123,6 +136,71 @@ def mirror_list[M: MirroredResource](
     """One page of `model`'s rows matching the common filters, with only `columns`."""
     queryset = mirror_queryset(model, filters=filters, columns=columns)
     return mirror_page(queryset, filters=filters, size=size, token=token)
+
+
+# The region and account pickers list at most this many values each; cached for PLACES_TTL s.
+PLACES_LIMIT = 200
+PLACES_TTL = 60
+
+
+@dataclass(frozen=True)
+class Places:
+    """The regions and accounts a list's pickers offer: the configured connections' (and the
+    accounts learned for them), and the distinct ones in the mirror."""
+
+    regions: list[str]
+    accounts: list[str]
+
+
+# A loose index scan of the (region, account, created_at, arn) index: one probe per distinct
+# pair, not a scan of the rows (PostgreSQL has no skip scan of its own for this).
+_PLACES_SQL = """
+WITH RECURSIVE p(region, account) AS (
+    (SELECT region, account FROM {table} ORDER BY region, account LIMIT 1)
+    UNION ALL
+    SELECT n.region, n.account FROM p, LATERAL (
+        SELECT region, account FROM {table}
+        WHERE (region, account) > (p.region, p.account)
+        ORDER BY region, account LIMIT 1
+    ) n
+)
+SELECT region, account FROM p LIMIT %s
+"""
+
+
+def _places(model: type[MirroredResource]) -> list[tuple[str, str]]:
+    if connection.vendor != "postgresql":
+        pairs = model.objects.values_list("region", "account").distinct().order_by()
+        return list(pairs[:PLACES_LIMIT])
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(_PLACES_SQL.format(table=table), [PLACES_LIMIT])
+        return [(region, account) for region, account in cursor.fetchall()]
+
+
+def mirror_places(model: type[MirroredResource]) -> Places:
+    """Regions and accounts for `model`'s filter pickers, sorted. Two small queries (learned
+    accounts; the distinct pairs, by a loose index scan on PostgreSQL); cached for a minute."""
+    key = f"mirror-places:{model._meta.db_table}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    connections = configured_connections()
+    regions = {c.region for c in connections}
+    accounts = set(
+        ConnectionStatus.objects.filter(name__in=[c.name for c in connections])
+        .exclude(account="")
+        .values_list("account", flat=True)
+    )
+    for region, account in _places(model):
+        regions.add(region)
+        accounts.add(account)
+    places = Places(
+        regions=sorted(r for r in regions if r)[:PLACES_LIMIT],
+        accounts=sorted(a for a in accounts if a)[:PLACES_LIMIT],
+    )
+    cache.set(key, places, PLACES_TTL)
+    return places
 
 
 def mirror_get[M: MirroredResource](model: type[M], *, resource_id: str) -> M | None:

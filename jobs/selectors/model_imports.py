@@ -30,6 +30,8 @@ STATUSES = enum("ModelImportJobStatus")
 IMPORT_JOB_COLUMNS = (
     "arn",
     "resource_id",
+    "region",
+    "account",
     "name",
     "created_at",
     "status",
@@ -43,6 +45,8 @@ IMPORT_JOB_COLUMNS = (
 IMPORTED_MODEL_COLUMNS = (
     "arn",
     "resource_id",
+    "region",
+    "account",
     "name",
     "created_at",
     "model_architecture",

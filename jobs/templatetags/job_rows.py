@@ -81,6 +81,8 @@ def evaluation_job_row(context, job) -> SafeString:
     )
     out.append(f'<td class="name"><a href="{_detail_prefix()}{rid}/">{name}</a>{vanished}</td>')
     out.append(f'<td><span class="badge" data-status="{status}">{status}</span></td>')
+    out.append(f'<td class="opt place mono">{escape(job.region) or "—"}</td>')
+    out.append(f'<td class="opt place mono">{escape(job.account) or "—"}</td>')
     out.append(f'<td class="opt">{escape(job.job_type)}</td>')
     out.append(f'<td class="opt">{escape(job.application_type)}</td>')
     tasks = "".join(f'<span class="tag">{escape(t)}</span>' for t in bars(job.task_types))

@@ -66,6 +66,10 @@ def filter_label(filters: EvaluationJobFilters) -> str:
     parts = []
     if filters.statuses:
         parts.append("status " + " or ".join(filters.statuses))
+    if filters.regions:
+        parts.append("region " + " or ".join(filters.regions))
+    if filters.accounts:
+        parts.append("account " + " or ".join(filters.accounts))
     if filters.name:
         parts.append(f"name contains “{filters.name}”")
     if filters.model:

@@ -37,6 +37,8 @@ LIST = mirror.MirrorList(
     head=(
         ("Name", ""),
         ("Status", ""),
+        ("Region", "opt place"),
+        ("Account", "opt place"),
         ("Job type", "opt"),
         ("Application", "opt"),
         ("Task types", "opt"),

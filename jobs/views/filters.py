@@ -3,12 +3,14 @@ from it (pages, status chips, clear filters), so a URL always reproduces the vie
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator
 
+from jobs.models import EvaluationJob, ImportedModel, MirroredResource, ModelImportJob
 from jobs.selectors.evaluation_jobs import (
     APPLICATION_TYPES,
     JOB_TYPES,
@@ -17,7 +19,7 @@ from jobs.selectors.evaluation_jobs import (
     EvaluationJobFilters,
     evaluation_job_models,
 )
-from jobs.selectors.mirror import MirrorFilters
+from jobs.selectors.mirror import MirrorFilters, mirror_places
 from jobs.selectors.model_imports import STATUSES as IMPORT_JOB_STATUSES
 from jobs.selectors.model_imports import ImportedModelFilters, ModelImportJobFilters
 
@@ -32,6 +34,34 @@ def _any(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 class DateInput(forms.DateInput):
     input_type = "date"
+
+
+# A connection's region and account, as the URL may name them (several of each at once).
+REGION_PATTERN = r"[a-z]{2}(-[a-z]+)+-\d"
+ACCOUNT_PATTERN = r"\d{12}"
+MAX_PLACES = 20  # values per parameter: more is not a filter anyone means
+
+
+class PatternMultipleField(forms.MultipleChoiceField):
+    """Several values, each matching `pattern` (not a fixed list: a region or account that left
+    the configuration still filters, to nothing), at most MAX_PLACES of them."""
+
+    widget = forms.SelectMultiple
+
+    def __init__(self, *, pattern: str, message: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pattern = re.compile(pattern, re.ASCII)  # \d: 0-9 only, not other scripts
+        self.message = message
+
+    def valid_value(self, value: str) -> bool:
+        return len(value) <= 32 and self.pattern.fullmatch(value) is not None
+
+    def validate(self, value: Any) -> None:
+        if len(value) > MAX_PLACES:
+            raise forms.ValidationError(f"Pick at most {MAX_PLACES}.")
+        for item in value:
+            if not self.valid_value(item):
+                raise forms.ValidationError(self.message)
 
 
 @dataclass(frozen=True)
@@ -65,12 +95,25 @@ class MirrorFilterForm(forms.Form):
     `filters_class` and `statuses`, and order the bar with `field_order`."""
 
     filters_class: type[MirrorFilters] = MirrorFilters
+    mirror_model: type[MirroredResource] | None = None  # where the region and account pickers look
     statuses: tuple[str, ...] = ()
     name_placeholder = "e.g. support"
 
     status = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
+    )
+    region = PatternMultipleField(
+        label="Region",
+        required=False,
+        pattern=REGION_PATTERN,
+        message="Pick regions from the list (e.g. us-east-1).",
+    )
+    account = PatternMultipleField(
+        label="Account",
+        required=False,
+        pattern=ACCOUNT_PATTERN,
+        message="Pick accounts from the list (12 digits).",
     )
     name = forms.CharField(
         label="Name contains",
@@ -114,11 +157,20 @@ class MirrorFilterForm(forms.Form):
         is drawn, never to validate (a value that left the mirror still filters, to nothing)."""
         return {}
 
+    def place_choices(self) -> dict[str, list[str]]:
+        """The region and account pickers' options (connections and the mirror)."""
+        if self.mirror_model is None:
+            return {"region": [], "account": []}
+        places = mirror_places(self.mirror_model)
+        return {"region": places.regions, "account": places.accounts}
+
     def to_filters(self) -> MirrorFilters:
         """The normalised filter; call after is_valid()."""
         data = self.cleaned_data
         return self.filters_class(
             statuses=tuple(data.get("status") or ()),
+            regions=tuple(data.get("region") or ()),
+            accounts=tuple(data.get("account") or ()),
             name=data["name"],
             created_after=data["created_after"],
             created_before=data["created_before"],
@@ -142,6 +194,7 @@ class MirrorFilterForm(forms.Form):
         """The filter bar, as plain data for the template (see FilterField)."""
         chosen = set(self._raw("status") or []) if "status" in self.fields else set()
         pickers = self.picker_choices()
+        places = self.place_choices()
         fields = []
         for name, field in self.fields.items():
             if name in ("status", "vanished"):
@@ -149,7 +202,13 @@ class MirrorFilterForm(forms.Form):
             raw = self._raw(name)
             value = "" if raw is None else str(raw)
             options: tuple[Option, ...] = ()
-            if name in pickers:
+            if name in places:
+                chosen_places = [v for v in (raw or [])[:MAX_PLACES] if field.valid_value(v)]
+                values = sorted({*places[name], *chosen_places})
+                options = tuple(Option(v, v, v in chosen_places) for v in values)
+                value = ""
+                kind = "multi"
+            elif name in pickers:
                 values = pickers[name]
                 if value and value not in values and not self._field_errors(name):
                     values = [value, *values]
@@ -189,9 +248,12 @@ class MirrorFilterForm(forms.Form):
 
 class EvaluationJobFilterForm(MirrorFilterForm):
     filters_class = EvaluationJobFilters
+    mirror_model = EvaluationJob
     statuses = STATUSES
     field_order = [
         "status",
+        "region",
+        "account",
         "name",
         "job_type",
         "application_type",
@@ -272,6 +334,7 @@ def sort_params(filters: MirrorFilters, *, size: int) -> dict[str, Any]:
 
 class ModelImportJobFilterForm(MirrorFilterForm):
     filters_class = ModelImportJobFilters
+    mirror_model = ModelImportJob
     statuses = IMPORT_JOB_STATUSES
     name_placeholder = "e.g. llama"
 
@@ -280,4 +343,5 @@ class ImportedModelFilterForm(MirrorFilterForm):
     """Imported models have no status: the bar has no status boxes."""
 
     filters_class = ImportedModelFilters
+    mirror_model = ImportedModel
     name_placeholder = "e.g. llama"

@@ -26,7 +26,8 @@ def resource_values(segment: str, **overrides: Any) -> dict[str, Any]:
     ("evaluation-job", "model-import-job", "imported-model")."""
     n = next(_counter)
     rid = overrides.pop("resource_id", None) or resource_id(n)
-    region, account = "us-east-1", "123456789012"
+    region = overrides.pop("region", "us-east-1")
+    account = overrides.pop("account", "123456789012")
     arn = overrides.pop("arn", None) or f"arn:aws:bedrock:{region}:{account}:{segment}/{rid}"
     created = overrides.pop("created_at", None) or BASE_TIME - dt.timedelta(minutes=n)
     values = {
