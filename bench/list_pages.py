@@ -357,7 +357,7 @@ def main() -> None:
 
     depths = [1, 100, 1000] + ([10_000] if args.jobs >= 1_000_000 else [])
     # Pages the filtered list (60 % of jobs) has: a small run (--jobs 10000) stops earlier.
-    depths = [d for d in depths if d * args.size < args.jobs / 2]
+    depths = [d for d in depths if d * args.size <= args.jobs / 2]
     print(f"\n{args.runs} requests per case, {args.size} rows a page; times in ms (server time)\n")
     header = (
         f"{'filter':<18}{'page':>7}  {'keyset med':>10}{'p95':>7}{'render':>8}"
