@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.list_pages import bench_database_url, create_database, drop_database  # noqa: E402
+from jobs.bedrock.catalogue import JUDGE_METRICS  # noqa: E402
 
 TARGET_MS = 50
 MODELS = (
@@ -45,19 +46,7 @@ MODELS = (
     "meta.llama3-1-70b-instruct-v1:0",
     "mistral.mistral-large-2402-v1:0",
 )
-METRICS = (
-    "Builtin.Correctness",
-    "Builtin.Completeness",
-    "Builtin.Faithfulness",
-    "Builtin.Helpfulness",
-    "Builtin.Coherence",
-    "Builtin.Relevance",
-    "Builtin.FollowingInstructions",
-    "Builtin.ProfessionalStyleAndTone",
-    "Builtin.Harmfulness",
-    "Builtin.Stereotyping",
-    "Builtin.Refusal",
-)
+METRICS = JUDGE_METRICS  # the LLM-as-a-judge metrics, as the dashboard lists them
 
 
 def parse_args() -> argparse.Namespace:

@@ -43,9 +43,9 @@ from jobs.views.sync_header import (
     header_state,
     initial_banner,
     refresh_page,
-    sync_banner,
     sync_context,
     sync_state_page,
+    waited_banner,
 )
 
 log = logging.getLogger(__name__)
@@ -223,17 +223,8 @@ def live_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
     run, running = header_state(spec)
     rev = banner_revision(run, running)
     shown_rev = request.GET.get("rev", "")
-    try:
-        after: int | None = int(request.GET["after"])
-        since = int(request.GET.get("since", "0"))
-    except (KeyError, ValueError):
-        after, since = None, 0
-    done = after is not None and run is not None and run.pk > after
-    if after is None or done:
-        banner = sync_banner(run, running=running)
-    else:
-        banner = sync_banner(run, running=True, wait_after=after, wait_since=since)
-    header_changed = rev != shown_rev or after is not None
+    banner, done, waiting = waited_banner(request, run, running)
+    header_changed = rev != shown_rev or waiting
 
     # The running rows it shows, as they are now.
     current = spec.rows(resource_ids=list(shown)) if spec.rows and shown else []

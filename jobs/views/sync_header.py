@@ -126,21 +126,28 @@ def sync_context(spec: MirrorList, banner: SyncBanner, request: HttpRequest) -> 
     }
 
 
-def sync_state_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
-    """The header's sync state. While waiting (?after=<run id>), polled until a newer sweep
-    has finished; then it tells the table to reload (HX-Trigger: jobs-synced)."""
-    run = sync.sync_state(kind=spec.kind)
-    running = sync.sync_running(kind=spec.kind)
+def waited_banner(
+    request: HttpRequest, run: SyncRun | None, running: bool
+) -> tuple[SyncBanner, bool, bool]:
+    """The header for a page that may be waiting for a sweep after Refresh (?after=<run id>
+    &since=<time>): (banner, whether that sweep has finished, whether it was waiting)."""
     try:
         after: int | None = int(request.GET["after"])
         since = int(request.GET.get("since", "0"))
     except (KeyError, ValueError):
         after, since = None, 0
     done = after is not None and run is not None and run.pk > after
-    if done or after is None:
-        banner = sync_banner(run, running=running)
-    else:
-        banner = sync_banner(run, running=True, wait_after=after, wait_since=since)
+    if after is None or done:
+        return sync_banner(run, running=running), done, after is not None
+    return sync_banner(run, running=True, wait_after=after, wait_since=since), done, True
+
+
+def sync_state_page(request: HttpRequest, spec: MirrorList) -> HttpResponse:
+    """The header's sync state. While waiting (?after=<run id>), polled until a newer sweep
+    has finished; then it tells the table to reload (HX-Trigger: jobs-synced)."""
+    run = sync.sync_state(kind=spec.kind)
+    running = sync.sync_running(kind=spec.kind)
+    banner, done, _ = waited_banner(request, run, running)
     response = render(request, f"{LIST_TEMPLATE}#sync-state", sync_context(spec, banner, request))
     if done:
         response["HX-Trigger"] = "jobs-synced"
