@@ -97,6 +97,8 @@ def test_build_a_human_job_fix_an_inline_error_review_and_submit(
     settled(page)
     shot(page, "form-human-filled")
 
+    # A person pauses before Review: no blur validation is cut short by leaving.
+    page.wait_for_load_state("networkidle")
     page.click(".form-actions button.primary")
     page.wait_for_url(f"{live_server.url}/evaluation-jobs/new/human/")
     expect(page.locator("h1")).to_contain_text("Review “support-human-e2e”")
@@ -143,6 +145,8 @@ def test_clone_a_job_and_submit_the_clone(page, live_server, operator, login, lo
     expect(page.locator("#id_tags-1-key")).to_have_value("cost-center")
     shot(page, "clone")
     page.fill("#id_description", "The same, once more")
+    # A person pauses before Review: no blur validation is cut short by leaving.
+    page.wait_for_load_state("networkidle")
     page.click(".form-actions button.primary")
     expect(page.locator("h1")).to_contain_text("Review “chat-judge-copy”")
     page.click("text=Submit job to Bedrock")
@@ -177,6 +181,8 @@ def test_the_forms_fit_a_laptop_and_a_phone(browser, live_server, operator, logi
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"], (kind, width)
             shot(page, f"form-{kind}-{size}")
+        # A person pauses before Review: no blur validation is cut short by leaving.
+        page.wait_for_load_state("networkidle")
         page.click(".form-actions button.primary")
         expect(page.locator("#error-summary")).to_be_visible()
         expect(page.locator("#error-summary")).to_be_focused()
