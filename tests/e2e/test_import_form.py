@@ -36,6 +36,7 @@ def test_the_import_form_checks_a_field_on_leaving_it_and_the_summary_follows(
     expect(page.locator("#error-summary")).to_have_count(0)
 
     # Review: every error at once, summarised at the top.
+    page.wait_for_load_state("networkidle")  # the last blur check has answered
     page.click("button[value=review]")
     summary = page.locator("#error-summary")
     expect(summary).to_contain_text("Imported model name")
@@ -57,6 +58,7 @@ def test_the_import_form_checks_a_field_on_leaving_it_and_the_summary_follows(
     page.fill("#id_name", "import-e2e-words")
     page.fill("#id_role_arn", "arn:aws:iam::111122223333:role/BedrockModelImportRole")
     page.fill("#id_model_data_uri", "s3://my-models/llama3-8b/")
+    page.wait_for_load_state("networkidle")  # the last blur check has answered
     page.click("button[value=review]")
     expect(page.locator("#review-summary")).to_contain_text("Import of the model files in s3://")
     shots(page, "import-review")
